@@ -1,0 +1,261 @@
+//! Typed settings read from `MASTHEAD_*` environment variables (and an optional `.env` file),
+//! validated once at start so a bad setting fails with one clear message.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+
+/// Secrets shorter than this are refused in production.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Where Masthead runs: development starts with safe-enough defaults, production refuses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// A setting that could not be used, with the variable's name in the message.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+fn invalid(name: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        message: message.into(),
+    }
+}
+
+/// Every setting of the server. See `.env.example` for the list with defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub database_url: String,
+    pub bind: String,
+    pub jwt_secret: SecretString,
+    /// True when no secret was configured and one was generated for this process (development).
+    pub jwt_secret_generated: bool,
+    pub media_dir: PathBuf,
+    pub public_url: String,
+    pub cors_origins: Vec<String>,
+    pub run_migrations: bool,
+    pub json_limit_bytes: usize,
+    pub max_upload_bytes: usize,
+    pub cache_max_age: u32,
+    pub cache_stale_while_revalidate: u32,
+    pub article_path: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub bootstrap_admin_email: Option<String>,
+    pub bootstrap_admin_password: Option<SecretString>,
+    pub db_pool_size: u32,
+    /// argon2 memory cost in KiB (tests lower it to stay fast).
+    pub argon2_memory_kib: u32,
+}
+
+impl Settings {
+    /// Reads settings from the process environment (after loading `.env` if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads settings through `lookup`, which returns a variable's value if set.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |key: &str| lookup(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let environment = match get("MASTHEAD_ENV").as_deref() {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                return Err(invalid(
+                    "MASTHEAD_ENV",
+                    format!("must be `development` or `production`, not `{other}`"),
+                ));
+            }
+        };
+
+        let (jwt_secret, jwt_secret_generated) = match get("MASTHEAD_JWT_SECRET") {
+            Some(secret) if secret.len() >= MIN_SECRET_BYTES => (secret, false),
+            Some(_) if environment == Environment::Production => {
+                return Err(invalid(
+                    "MASTHEAD_JWT_SECRET",
+                    format!(
+                        "is shorter than {MIN_SECRET_BYTES} bytes; production needs a strong secret (e.g. `openssl rand -hex 32`)"
+                    ),
+                ));
+            }
+            None if environment == Environment::Production => {
+                return Err(invalid(
+                    "MASTHEAD_JWT_SECRET",
+                    format!(
+                        "is required in production: set at least {MIN_SECRET_BYTES} random bytes (e.g. `openssl rand -hex 32`)"
+                    ),
+                ));
+            }
+            Some(short) => (short, false),
+            None => {
+                let mut bytes = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut bytes);
+                (hex::encode(bytes), true)
+            }
+        };
+
+        let database_url = get("MASTHEAD_DATABASE_URL").unwrap_or_else(|| "sqlite://masthead.db".into());
+        crate::db::DatabaseUrl::parse(&database_url)
+            .map_err(|e| invalid("MASTHEAD_DATABASE_URL", e.to_string()))?;
+
+        let bind = get("MASTHEAD_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        if bind.parse::<std::net::SocketAddr>().is_err() && !bind.contains(':') {
+            return Err(invalid("MASTHEAD_BIND", format!("`{bind}` is not host:port")));
+        }
+
+        let public_url = get("MASTHEAD_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}"));
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        url::Url::parse(&public_url)
+            .map_err(|e| invalid("MASTHEAD_PUBLIC_URL", format!("`{public_url}` is not a URL: {e}")))?;
+
+        let cors_origins = get("MASTHEAD_CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+
+        let bootstrap_admin_email = get("MASTHEAD_BOOTSTRAP_ADMIN_EMAIL");
+        let bootstrap_admin_password = get("MASTHEAD_BOOTSTRAP_ADMIN_PASSWORD").map(SecretString::from);
+
+        Ok(Settings {
+            environment,
+            database_url,
+            bind,
+            jwt_secret: SecretString::from(jwt_secret),
+            jwt_secret_generated,
+            media_dir: PathBuf::from(get("MASTHEAD_MEDIA_DIR").unwrap_or_else(|| "./media".into())),
+            public_url,
+            cors_origins,
+            run_migrations: parse_bool(&get, "MASTHEAD_RUN_MIGRATIONS", true)?,
+            json_limit_bytes: parse_num(&get, "MASTHEAD_JSON_LIMIT_BYTES", 1024 * 1024)?,
+            max_upload_bytes: parse_num(&get, "MASTHEAD_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)?,
+            cache_max_age: parse_num(&get, "MASTHEAD_CACHE_MAX_AGE", 60)?,
+            cache_stale_while_revalidate: parse_num(&get, "MASTHEAD_CACHE_STALE_WHILE_REVALIDATE", 600)?,
+            article_path: get("MASTHEAD_ARTICLE_PATH").unwrap_or_else(|| "/{yyyy}/{mm}/{slug}".into()),
+            access_token_ttl: Duration::from_secs(parse_num(&get, "MASTHEAD_ACCESS_TOKEN_TTL_SECS", 900)?),
+            refresh_token_ttl: Duration::from_secs(parse_num(
+                &get,
+                "MASTHEAD_REFRESH_TOKEN_TTL_SECS",
+                30 * 24 * 3600,
+            )?),
+            bootstrap_admin_email,
+            bootstrap_admin_password,
+            db_pool_size: parse_num(&get, "MASTHEAD_DB_POOL_SIZE", 10)?,
+            argon2_memory_kib: parse_num(&get, "MASTHEAD_ARGON2_MEMORY_KIB", 19 * 1024)?,
+        })
+    }
+
+    /// Settings for a test server: development mode, a fixed secret, the given database.
+    pub fn for_tests(database_url: &str, media_dir: PathBuf) -> Self {
+        let mut settings = Self::from_lookup(|key| match key {
+            "MASTHEAD_DATABASE_URL" => Some(database_url.to_owned()),
+            "MASTHEAD_BIND" => Some("127.0.0.1:0".to_owned()),
+            "MASTHEAD_PUBLIC_URL" => Some("https://news.example.com".to_owned()),
+            "MASTHEAD_JWT_SECRET" => Some("test-secret-that-is-long-enough-0123456789".to_owned()),
+            "MASTHEAD_ARGON2_MEMORY_KIB" => Some("256".to_owned()),
+            "MASTHEAD_DB_POOL_SIZE" => Some("4".to_owned()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("test settings are valid: {e}"));
+        settings.media_dir = media_dir;
+        settings
+    }
+
+    /// The secret's bytes, for signing tokens.
+    pub fn jwt_secret_bytes(&self) -> &[u8] {
+        self.jwt_secret.expose_secret().as_bytes()
+    }
+}
+
+fn parse_bool(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(name).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(invalid(name, format!("`{other}` is not true or false"))),
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| invalid(name, format!("`{raw}` is not a valid number"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(move |key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn development_generates_a_secret_when_none_is_set() {
+        let s = settings(&[]).expect("defaults are valid");
+        assert!(s.jwt_secret_generated);
+        assert_eq!(s.database_url, "sqlite://masthead.db");
+        assert_eq!(s.bind, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn production_refuses_a_missing_secret() {
+        let err = settings(&[("MASTHEAD_ENV", "production")]).expect_err("must refuse");
+        assert!(err.to_string().contains("MASTHEAD_JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_a_short_secret() {
+        let err = settings(&[("MASTHEAD_ENV", "production"), ("MASTHEAD_JWT_SECRET", "short")])
+            .expect_err("must refuse");
+        assert!(err.to_string().contains("shorter than 32"), "{err}");
+    }
+
+    #[test]
+    fn production_accepts_a_strong_secret() {
+        let s = settings(&[
+            ("MASTHEAD_ENV", "production"),
+            ("MASTHEAD_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .expect("valid");
+        assert!(!s.jwt_secret_generated);
+    }
+
+    #[test]
+    fn unknown_environment_and_bad_numbers_are_refused() {
+        assert!(settings(&[("MASTHEAD_ENV", "staging")]).is_err());
+        let err = settings(&[("MASTHEAD_MAX_UPLOAD_BYTES", "lots")]).expect_err("must refuse");
+        assert!(err.to_string().contains("MASTHEAD_MAX_UPLOAD_BYTES"));
+        assert!(settings(&[("MASTHEAD_DATABASE_URL", "mysql://x")]).is_err());
+    }
+}

@@ -1,0 +1,285 @@
+//! The database: one connection type for SQLite and PostgreSQL (`#[derive(MultiConnection)]`),
+//! a pool, embedded migrations per backend, and `Db::run`, which moves blocking diesel work off
+//! the async workers.
+
+pub mod schema;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::ApiError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend. Queries written with diesel's DSL run on both; SQL that
+/// differs (full-text search) matches on the variant.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which database a URL selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A file path (`sqlite://masthead.db`, `sqlite:///var/lib/masthead.db`) or `:memory:`.
+    Sqlite(PathBuf),
+    /// A libpq URL, passed on as given.
+    Postgres(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseUrlError {
+    #[error("`{0}` is not a database URL: use sqlite://path/to/file.db or postgres://user@host/db")]
+    Unsupported(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, DatabaseUrlError> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                return Err(DatabaseUrlError::Unsupported(url.to_owned()));
+            }
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(url.to_owned()))
+        } else {
+            Err(DatabaseUrlError::Unsupported(url.to_owned()))
+        }
+    }
+
+    /// A description safe for logs (no password).
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("SQLite file {}", path.display()),
+            DatabaseUrl::Postgres(url) => match url::Url::parse(url) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        let _ = parsed.set_password(Some("***"));
+                    }
+                    format!("PostgreSQL {parsed}")
+                }
+                Err(_) => "PostgreSQL".to_owned(),
+            },
+        }
+    }
+}
+
+/// Why the database could not be opened or prepared; shown to the operator as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot open {target}: {reason}")]
+    Connect { target: String, reason: String },
+    #[error("migrations failed on {target}: {reason}")]
+    Migrate { target: String, reason: String },
+    #[error(transparent)]
+    Url(#[from] DatabaseUrlError),
+}
+
+/// Opens connections for the pool, choosing the backend from the URL itself (the derived
+/// `MultiConnection::establish` would try each backend and hide the real error).
+#[derive(Debug, Clone)]
+pub struct ConnectionFactory {
+    url: DatabaseUrl,
+}
+
+impl ConnectionFactory {
+    pub fn connect(&self) -> Result<DbConn, DbSetupError> {
+        let fail = |reason: String| DbSetupError::Connect {
+            target: self.url.redacted(),
+            reason,
+        };
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+                    && !parent.is_dir()
+                {
+                    return Err(fail(format!("directory {} does not exist", parent.display())));
+                }
+                let path_str = path.to_string_lossy();
+                let mut conn = diesel::SqliteConnection::establish(&path_str)
+                    .map_err(|e| fail(format!("{e} (is the directory writable?)")))?;
+                // busy_timeout first: switching to WAL may need to wait for another connection.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(|e| fail(format!("{e} (is the file and its directory writable?)")))?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConn::Postgres)
+                .map_err(|e| fail(e.to_string().trim().replace('\n', " "))),
+        }
+    }
+}
+
+impl ManageConnection for ConnectionFactory {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        ConnectionFactory::connect(self)
+            .map_err(|e| r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(e.to_string())))
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionFactory>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionFactory>;
+
+/// The handle every part of the server uses to reach the database.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    url: DatabaseUrl,
+}
+
+impl Db {
+    /// Opens the database: one direct connection first so a wrong path, a read-only directory or
+    /// a server that is down is reported at once with its real cause, then the pool.
+    pub fn open(database_url: &str, pool_size: u32) -> Result<Self, DbSetupError> {
+        let url = DatabaseUrl::parse(database_url)?;
+        let factory = ConnectionFactory { url: url.clone() };
+        let probe = factory.connect()?;
+        drop(probe);
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(5))
+            .test_on_check_out(false)
+            .build_unchecked(factory);
+        Ok(Db { pool, url })
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.url, DatabaseUrl::Postgres(_))
+    }
+
+    /// Applies pending migrations of this backend.
+    pub fn migrate(&self) -> Result<Vec<String>, DbSetupError> {
+        let fail = |reason: String| DbSetupError::Migrate {
+            target: self.url.redacted(),
+            reason,
+        };
+        let mut conn = self.pool.get().map_err(|e| fail(e.to_string()))?;
+        let applied = match &mut *conn {
+            DbConn::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|versions| versions.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
+            DbConn::Postgres(c) => {
+                // Several instances may start at once: serialise their migrations.
+                let _ = c.batch_execute("SELECT pg_advisory_lock(7310642)");
+                let result = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|versions| versions.iter().map(|v| v.to_string()).collect::<Vec<_>>());
+                let _ = c.batch_execute("SELECT pg_advisory_unlock(7310642)");
+                result
+            }
+        }
+        .map_err(|e| fail(e.to_string()))?;
+        Ok(applied)
+    }
+
+    /// A pooled connection, for blocking contexts (CLI, start-up).
+    pub fn get(&self) -> Result<PooledConn, StoreError> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Runs blocking database work on actix's blocking thread pool, never on an async worker.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let result = actix_web::web::block(move || {
+            let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?;
+        result.map_err(ApiError::from)
+    }
+
+    /// Whether the database answers a trivial query within a short time (for `/readyz`).
+    pub fn check_ready(&self) -> Result<(), String> {
+        if let DatabaseUrl::Sqlite(path) = &self.url {
+            // An open SQLite connection keeps working on a deleted file; writes would then be lost.
+            if path.as_os_str() != ":memory:" && !path.exists() {
+                return Err(format!("database file {} is gone", path.display()));
+            }
+        }
+        let mut conn = self
+            .pool
+            .get_timeout(Duration::from_secs(2))
+            .map_err(|e| e.to_string())?;
+        conn.batch_execute("SELECT 1").map_err(|e| e.to_string())
+    }
+}
+
+/// What a store function can fail with; handlers turn it into a problem response.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    #[error("database error: {0}")]
+    Query(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::NotFound => StoreError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                StoreError::Conflict(info.constraint_name().unwrap_or(info.message()).to_owned())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                StoreError::Unavailable(info.message().to_owned())
+            }
+            other => StoreError::Query(other),
+        }
+    }
+}
+
+impl From<ApiError> for StoreError {
+    fn from(err: ApiError) -> Self {
+        StoreError::Api(Box::new(err))
+    }
+}
+
+/// Backend-specific SQL helpers.
+impl DbConn {
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DbConn::Postgres(_))
+    }
+}

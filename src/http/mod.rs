@@ -1,0 +1,6 @@
+//! HTTP plumbing shared by every resource: health endpoints, the unknown-route fallback,
+//! security and cache headers, request counting for `/metrics`.
+
+pub mod fallback;
+pub mod health;
+pub mod middleware;

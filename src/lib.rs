@@ -1,0 +1,10 @@
+//! Masthead: a headless CMS for news publishers. The library holds the whole server so that the
+//! binary (`main.rs`) and the integration tests build exactly the same application.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod startup;
+pub mod telemetry;

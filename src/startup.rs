@@ -1,0 +1,177 @@
+//! Builds the application (routes, middleware, shared state) for the binary and the tests alike,
+//! and binds it to a listener.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error;
+use crate::http::fallback::{RouteTable, not_found_or_not_allowed};
+use crate::http::health;
+use crate::http::middleware::{Metrics, standard_headers};
+use crate::openapi::ApiDoc;
+
+/// State shared by every request handler.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+}
+
+/// Registers every documented route. Called for the running server and for `masthead openapi`,
+/// so the spec and the routes come from the same place.
+pub fn configure_routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(health::metrics);
+}
+
+/// The OpenAPI document of all routes, as `masthead openapi` prints it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, spec) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(configure_routes)
+        .split_for_parts();
+    spec
+}
+
+/// The spec as pretty JSON with a trailing newline (the committed `openapi/openapi.json`).
+pub fn openapi_json() -> String {
+    let mut json = openapi().to_pretty_json().unwrap_or_else(|_| "{}".into());
+    json.push('\n');
+    json
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database (running migrations unless disabled), binds, and builds the server.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::open(&settings.database_url, settings.db_pool_size)?;
+        if settings.run_migrations {
+            let applied = db.migrate()?;
+            if !applied.is_empty() {
+                tracing::info!(count = applied.len(), "applied database migrations");
+            }
+        }
+        Self::build_with_db(settings, db)
+    }
+
+    /// Builds the server on an already opened database.
+    pub fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let settings = Arc::new(settings);
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            db,
+        });
+        let metrics = web::Data::new(Metrics::default());
+        let spec_json = web::Data::new(openapi_json());
+        let route_table = web::Data::new(RouteTable::from_openapi(&openapi()));
+
+        let server = HttpServer::new(move || {
+            let (app, _spec) = App::new()
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
+                .app_data(state.clone())
+                .app_data(metrics.clone())
+                .app_data(route_table.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(settings.json_limit_bytes)
+                        .error_handler(error::json_error),
+                )
+                .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                .app_data(web::PathConfig::default().error_handler(error::path_error))
+                .configure(configure_routes)
+                .split_for_parts();
+            app.wrap(from_fn(standard_headers))
+                .wrap(cors(&settings))
+                .wrap(TracingLogger::default())
+                .app_data(spec_json.clone())
+                .route("/openapi.json", web::get().to(serve_spec))
+                .route(
+                    "/docs",
+                    web::get().to(|| async {
+                        HttpResponse::MovedPermanently()
+                            .insert_header(("Location", "/docs/"))
+                            .finish()
+                    }),
+                )
+                .service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::from("/openapi.json")))
+                .default_service(web::to(not_found_or_not_allowed))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Application { port, server })
+    }
+
+    /// The port actually bound (useful with port 0 in tests).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM trigger a graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn serve_spec(spec: web::Data<String>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .body(spec.get_ref().clone())
+}
+
+fn cors(settings: &Settings) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(vec!["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"])
+        .allowed_headers(vec![
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::IF_MATCH,
+            actix_web::http::header::IF_NONE_MATCH,
+            actix_web::http::header::IF_MODIFIED_SINCE,
+        ])
+        .expose_headers(vec![
+            "ETag",
+            "Last-Modified",
+            "Location",
+            "Retry-After",
+            "Surrogate-Key",
+            "X-Request-Id",
+        ])
+        .max_age(3600);
+    for origin in &settings.cors_origins {
+        if origin == "*" {
+            cors = cors.allow_any_origin();
+        } else {
+            cors = cors.allowed_origin(origin);
+        }
+    }
+    cors
+}

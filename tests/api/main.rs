@@ -1,0 +1,6 @@
+//! The API test suite: one binary, each test against a real server on a random port with a
+//! fresh database (SQLite file, or a PostgreSQL database when `TEST_DATABASE_URL` is set).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod foundation;
+mod helpers;
