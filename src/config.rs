@@ -56,6 +56,11 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// argon2 memory cost in KiB (tests lower it to stay fast).
     pub argon2_memory_kib: u32,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Login attempts allowed per address and per account in `login_window`.
+    pub login_max_attempts: u32,
+    pub login_window: Duration,
 }
 
 impl Settings {
@@ -157,6 +162,9 @@ impl Settings {
             bootstrap_admin_password,
             db_pool_size: parse_num(&get, "MASTHEAD_DB_POOL_SIZE", 10)?,
             argon2_memory_kib: parse_num(&get, "MASTHEAD_ARGON2_MEMORY_KIB", 19 * 1024)?,
+            trusted_proxies: parse_ips(&get, "MASTHEAD_TRUSTED_PROXIES")?,
+            login_max_attempts: parse_num(&get, "MASTHEAD_LOGIN_MAX_ATTEMPTS", 10)?,
+            login_window: Duration::from_secs(parse_num(&get, "MASTHEAD_LOGIN_WINDOW_SECS", 300)?),
         })
     }
 
@@ -193,6 +201,24 @@ fn parse_bool(
         Some("0" | "false" | "no" | "off") => Ok(false),
         Some(other) => Err(invalid(name, format!("`{other}` is not true or false"))),
     }
+}
+
+fn parse_ips(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    get(name)
+        .map(|raw| {
+            raw.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse()
+                        .map_err(|_| invalid(name, format!("`{p}` is not an IP address")))
+                })
+                .collect()
+        })
+        .unwrap_or(Ok(Vec::new()))
 }
 
 fn parse_num<T: std::str::FromStr>(

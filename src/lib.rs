@@ -1,10 +1,15 @@
 //! Masthead: a headless CMS for news publishers. The library holds the whole server so that the
 //! binary (`main.rs`) and the integration tests build exactly the same application.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod openapi;
+pub mod pagination;
+pub mod ratelimit;
 pub mod startup;
 pub mod telemetry;
+pub mod time;
+pub mod users;

@@ -22,6 +22,26 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document to standard output.
     Openapi,
+    /// Manage editor accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is read from MASTHEAD_PASSWORD or, if unset, standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Display name, shown in bylines.
+        #[arg(long)]
+        name: String,
+        /// contributor, author, editor or admin.
+        #[arg(long, default_value = "author")]
+        role: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -41,6 +61,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => serve(settings),
         Command::Migrate => migrate(&settings),
+        Command::User {
+            command: UserCommand::Create { email, name, role },
+        } => create_user(&settings, email, name, role),
         Command::Openapi => Ok(()),
     };
     match result {
@@ -63,6 +86,45 @@ fn migrate(settings: &Settings) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn create_user(settings: &Settings, email: String, name: String, role: String) -> anyhow::Result<()> {
+    let password = match std::env::var("MASTHEAD_PASSWORD") {
+        Ok(password) if !password.is_empty() => password,
+        _ => {
+            eprintln!("Password (at least 12 characters), then Enter:");
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let db = Db::open(&settings.database_url, 1)?;
+    db.migrate()?;
+    let passwords = masthead::auth::password::Passwords::new(settings.argon2_memory_kib)?;
+    let mut conn = db.get()?;
+    let input = masthead::users::http::CreateUser {
+        email,
+        display_name: name,
+        role,
+        password,
+    };
+    let user = masthead::users::http::create_user(&mut conn, &passwords, input)
+        .map_err(|e| anyhow::anyhow!("{}", describe(masthead::error::ApiError::from(e))))?;
+    println!("created {} {} ({})", user.role, user.email, user.id);
+    Ok(())
+}
+
+/// A one-line description of an API error for the terminal, with field errors.
+fn describe(err: masthead::error::ApiError) -> String {
+    let problem = err.problem();
+    match problem.errors {
+        Some(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        None => problem.detail,
+    }
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -14,26 +14,92 @@ use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
+use crate::auth::password::Passwords;
+use crate::auth::tokens::JwtKeys;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::error;
+use crate::error::{self, ApiError};
 use crate::http::fallback::{RouteTable, not_found_or_not_allowed};
 use crate::http::health;
 use crate::http::middleware::{Metrics, standard_headers};
 use crate::openapi::ApiDoc;
+use crate::pagination::CursorCodec;
+use crate::ratelimit::KeyedLimiter;
 
 /// State shared by every request handler.
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub db: Db,
+    pub passwords: Arc<Passwords>,
+    pub jwt: JwtKeys,
+    pub cursors: CursorCodec,
+    pub login_by_address: KeyedLimiter,
+    pub login_by_account: KeyedLimiter,
+}
+
+impl AppState {
+    pub fn new(settings: Arc<Settings>, db: Db) -> anyhow::Result<Self> {
+        let secret = settings.jwt_secret_bytes();
+        Ok(AppState {
+            passwords: Arc::new(Passwords::new(settings.argon2_memory_kib)?),
+            jwt: JwtKeys::new(secret, settings.access_token_ttl),
+            cursors: CursorCodec::new(secret),
+            login_by_address: KeyedLimiter::new(settings.login_max_attempts, settings.login_window),
+            login_by_account: KeyedLimiter::new(settings.login_max_attempts, settings.login_window),
+            db,
+            settings,
+        })
+    }
+}
+
+/// Creates the admin named by `MASTHEAD_BOOTSTRAP_ADMIN_*` when the database has no user yet.
+pub fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
+    let (Some(email), Some(password)) = (
+        state.settings.bootstrap_admin_email.clone(),
+        state.settings.bootstrap_admin_password.clone(),
+    ) else {
+        return Ok(());
+    };
+    let mut conn = state.db.get()?;
+    if crate::users::store::count(&mut conn)? > 0 {
+        return Ok(());
+    }
+    let input = crate::users::http::CreateUser {
+        email: email.clone(),
+        display_name: "Administrator".into(),
+        role: "admin".into(),
+        password: secrecy::ExposeSecret::expose_secret(&password).to_owned(),
+    };
+    crate::users::http::create_user(&mut conn, &state.passwords, input)
+        .map_err(|e| anyhow::anyhow!("bootstrap admin {email}: {}", ApiError::from(e)))?;
+    tracing::info!(%email, "created the bootstrap admin");
+    Ok(())
 }
 
 /// Registers every documented route. Called for the running server and for `masthead openapi`,
 /// so the spec and the routes come from the same place.
 pub fn configure_routes(cfg: &mut ServiceConfig) {
+    use crate::auth::{api_keys, http as auth};
+    use crate::users::http as users;
     cfg.service(health::healthz)
         .service(health::readyz)
-        .service(health::metrics);
+        .service(health::metrics)
+        .service(
+            utoipa_actix_web::scope("/api/v1")
+                .service(auth::login)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(auth::me)
+                .service(auth::change_password)
+                .service(users::list_users)
+                .service(users::create)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(users::delete_user)
+                .service(api_keys::create_api_key)
+                .service(api_keys::list_api_keys)
+                .service(api_keys::revoke_api_key),
+        );
 }
 
 /// The OpenAPI document of all routes, as `masthead openapi` prints it.
@@ -78,10 +144,8 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let settings = Arc::new(settings);
-        let state = web::Data::new(AppState {
-            settings: settings.clone(),
-            db,
-        });
+        let state = web::Data::new(AppState::new(settings.clone(), db)?);
+        bootstrap_admin(&state)?;
         let metrics = web::Data::new(Metrics::default());
         let spec_json = web::Data::new(openapi_json());
         let route_table = web::Data::new(RouteTable::from_openapi(&openapi()));
@@ -102,7 +166,8 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .configure(configure_routes)
                 .split_for_parts();
-            app.wrap(from_fn(standard_headers))
+            app.wrap(from_fn(crate::auth::extract::authenticate_requests))
+                .wrap(from_fn(standard_headers))
                 .wrap(cors(&settings))
                 .wrap(TracingLogger::default())
                 .app_data(spec_json.clone())

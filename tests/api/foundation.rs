@@ -216,3 +216,42 @@ fn cli_prints_the_openapi_document() {
     let spec: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
 }
+
+#[test]
+fn cli_user_create_reads_the_password_from_the_environment_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("u.db").display());
+    let create = |email: &str, role: &str, password: &str| {
+        run_cli(
+            &[
+                "user",
+                "create",
+                "--email",
+                email,
+                "--name",
+                "Desk Editor",
+                "--role",
+                role,
+            ],
+            &[
+                ("MASTHEAD_DATABASE_URL", &url),
+                ("MASTHEAD_PASSWORD", password),
+                ("MASTHEAD_ARGON2_MEMORY_KIB", "256"),
+            ],
+        )
+    };
+    let ok = create("desk@news.example.com", "editor", "a long enough password");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("created editor desk@news.example.com"));
+
+    let dup = create("DESK@news.example.com", "editor", "a long enough password");
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+
+    let short = create("other@news.example.com", "editor", "short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password: must be at least 12 characters"));
+
+    let role = create("other@news.example.com", "chief", "a long enough password");
+    assert!(String::from_utf8_lossy(&role.stderr).contains("role: must be"));
+}

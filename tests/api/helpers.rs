@@ -11,6 +11,7 @@ use serde_json::Value;
 
 pub const ADMIN_EMAIL: &str = "admin@news.example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+pub const USER_PASSWORD: &str = "a long enough password";
 
 /// A running test server and everything needed to clean up after it.
 pub struct TestApp {
@@ -227,6 +228,63 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> TestResponse {
         self.request(Method::GET, path).send().await
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> RequestBuilder<'_> {
+        self.request(Method::POST, path).json(body)
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> RequestBuilder<'_> {
+        self.request(Method::PATCH, path).json(body)
+    }
+
+    /// Logs in and returns the token pair's JSON.
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        self.post(
+            "/api/v1/auth/login",
+            &serde_json::json!({"email": email, "password": password}),
+        )
+        .send()
+        .await
+    }
+
+    /// An access token of the bootstrap admin.
+    pub async fn admin_token(&self) -> String {
+        let res = self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        res.assert_status(200);
+        res.json()["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// Creates a user with `role` through the admin API; returns (user id, access token).
+    pub async fn user_with_role(&self, role: &str) -> (String, String) {
+        let admin = self.admin_token().await;
+        let email = format!("{role}-{}@news.example.com", uuid::Uuid::new_v4().simple());
+        let res = self
+            .post(
+                "/api/v1/admin/users",
+                &serde_json::json!({
+                    "email": email, "display_name": format!("Test {role}"), "role": role, "password": USER_PASSWORD
+                }),
+            )
+            .bearer(&admin)
+            .send()
+            .await;
+        res.assert_status(201);
+        let id = res.json()["id"].as_str().expect("id").to_owned();
+        let login = self.login(&email, USER_PASSWORD).await;
+        login.assert_status(200);
+        (
+            id,
+            login.json()["access_token"].as_str().expect("token").to_owned(),
+        )
+    }
+
+    /// An access token for a new user with `role`.
+    pub async fn token_for(&self, role: &str) -> String {
+        self.user_with_role(role).await.1
     }
 
     pub fn postgres(&self) -> Option<&PostgresTestDb> {

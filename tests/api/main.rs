@@ -2,5 +2,6 @@
 //! fresh database (SQLite file, or a PostgreSQL database when `TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
 mod foundation;
 mod helpers;

@@ -1,0 +1,70 @@
+//! User domain types, validated on construction.
+
+use crate::error::{ApiError, FieldError};
+
+/// An email address as entered, with its normalised (lower-case) form for uniqueness.
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub display: String,
+    pub normalized: String,
+}
+
+impl Email {
+    pub fn parse(raw: &str, field: &str) -> Result<Email, FieldError> {
+        let trimmed = raw.trim();
+        let valid = trimmed.len() <= 254
+            && trimmed.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+            })
+            && !trimmed.chars().any(char::is_whitespace);
+        if !valid {
+            return Err(FieldError::new(field, "must be an email address"));
+        }
+        Ok(Email {
+            display: trimmed.to_owned(),
+            normalized: trimmed.to_lowercase(),
+        })
+    }
+}
+
+/// The name shown as an article's byline.
+pub fn display_name(raw: &str, field: &str) -> Result<String, FieldError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if name.chars().count() > 120 {
+        return Err(FieldError::new(field, "must be at most 120 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// Collects field errors and fails with all of them at once.
+#[derive(Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, error: FieldError) {
+        self.errors.push(error);
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.errors))
+        }
+    }
+}
