@@ -61,6 +61,12 @@ pub struct Settings {
     /// Login attempts allowed per address and per account in `login_window`.
     pub login_max_attempts: u32,
     pub login_window: Duration,
+    /// New comments are approved at once instead of pending.
+    pub comments_auto_approve: bool,
+    /// Comments accepted per client address per minute.
+    pub comments_per_minute: u32,
+    /// Lifetime of a comment challenge token.
+    pub comment_challenge_ttl: Duration,
 }
 
 impl Settings {
@@ -165,6 +171,9 @@ impl Settings {
             trusted_proxies: parse_ips(&get, "MASTHEAD_TRUSTED_PROXIES")?,
             login_max_attempts: parse_num(&get, "MASTHEAD_LOGIN_MAX_ATTEMPTS", 10)?,
             login_window: Duration::from_secs(parse_num(&get, "MASTHEAD_LOGIN_WINDOW_SECS", 300)?),
+            comments_auto_approve: parse_bool(&get, "MASTHEAD_COMMENTS_AUTO_APPROVE", false)?,
+            comments_per_minute: parse_num(&get, "MASTHEAD_COMMENTS_PER_MINUTE", 5)?,
+            comment_challenge_ttl: Duration::from_secs(parse_num(&get, "MASTHEAD_COMMENT_CHALLENGE_TTL_SECS", 600)?),
         })
     }
 

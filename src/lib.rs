@@ -2,6 +2,7 @@
 //! binary (`main.rs`) and the integration tests build exactly the same application.
 
 pub mod auth;
+pub mod comments;
 pub mod config;
 pub mod db;
 pub mod error;

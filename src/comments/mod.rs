@@ -1,0 +1,4 @@
+//! Reader comments: the arithmetic challenge, submission rules, threads and moderation.
+
+pub mod challenge;
+pub mod model;
