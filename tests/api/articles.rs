@@ -984,3 +984,25 @@ async fn authors_and_tags_are_set_by_id_or_slug_and_validated() {
     f.sort();
     assert_eq!(f, ["authors[0]", "tags[1]"]);
 }
+
+#[actix_web::test]
+async fn the_demo_loader_publishes_original_articles_once() {
+    let app = TestApp::spawn().await;
+    let db = masthead::db::Db::open(&app.settings.database_url, 1).unwrap();
+    let passwords = masthead::auth::password::Passwords::new(app.settings.argon2_memory_kib).unwrap();
+    let mut conn = db.get().unwrap();
+    let first = masthead::demo::load(&mut conn, &passwords).unwrap();
+    assert!(first.articles >= 5 && first.tags >= 3 && first.users == 1);
+    let again = masthead::demo::load(&mut conn, &passwords).unwrap();
+    assert_eq!((again.articles, again.tags, again.users), (0, 0, 0));
+
+    let list = app.get("/api/v1/articles").await.json();
+    assert_eq!(list["data"].as_array().unwrap().len(), first.articles);
+    let one = app.get(&format!("/api/v1/articles/{}", first.slugs[0])).await;
+    one.assert_status(200);
+    let one = one.json();
+    assert_eq!(one["authors"][0]["display_name"], "Alex Rivera");
+    assert!(!one["tags"].as_array().unwrap().is_empty());
+    let local = app.get("/api/v1/tags/local").await.json();
+    assert!(local["article_count"].as_i64().unwrap() >= 3);
+}
