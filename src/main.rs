@@ -22,6 +22,8 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document to standard output.
     Openapi,
+    /// Load a small set of original demo articles, tags and a demo author (idempotent).
+    Demo,
     /// Manage editor accounts.
     User {
         #[command(subcommand)]
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::User {
             command: UserCommand::Create { email, name, role },
         } => create_user(&settings, email, name, role),
+        Command::Demo => demo(&settings),
         Command::Openapi => Ok(()),
     };
     match result {
@@ -84,6 +87,24 @@ fn migrate(settings: &Settings) -> anyhow::Result<()> {
         for version in &applied {
             println!("applied {version}");
         }
+    }
+    Ok(())
+}
+
+fn demo(settings: &Settings) -> anyhow::Result<()> {
+    let db = Db::open(&settings.database_url, 1)?;
+    db.migrate()?;
+    let passwords = masthead::auth::password::Passwords::new(settings.argon2_memory_kib)?;
+    let mut conn = db.get()?;
+    let summary = masthead::demo::load(&mut conn, &passwords)?;
+    println!(
+        "demo content: {} new articles, {} new tags, {} new users",
+        summary.articles, summary.tags, summary.users
+    );
+    let base = settings.bind.clone();
+    println!("try: curl http://{base}/api/v1/articles");
+    if let Some(slug) = summary.slugs.first() {
+        println!("     curl http://{base}/api/v1/articles/{slug}");
     }
     Ok(())
 }

@@ -79,7 +79,9 @@ pub fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
 /// Registers every documented route. Called for the running server and for `masthead openapi`,
 /// so the spec and the routes come from the same place.
 pub fn configure_routes(cfg: &mut ServiceConfig) {
+    use crate::articles::http as articles;
     use crate::auth::{api_keys, http as auth};
+    use crate::tags::http as tags;
     use crate::users::http as users;
     cfg.service(health::healthz)
         .service(health::readyz)
@@ -98,7 +100,27 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
                 .service(users::delete_user)
                 .service(api_keys::create_api_key)
                 .service(api_keys::list_api_keys)
-                .service(api_keys::revoke_api_key),
+                .service(api_keys::revoke_api_key)
+                .service(articles::list_articles)
+                .service(articles::get_article)
+                .service(articles::create_article)
+                .service(articles::list_admin_articles)
+                .service(articles::get_admin_article)
+                .service(articles::update_article)
+                .service(articles::delete_article)
+                .service(articles::publish_article)
+                .service(articles::unpublish_article)
+                .service(articles::schedule_article)
+                .service(articles::archive_article)
+                .service(articles::list_revisions)
+                .service(articles::restore_revision)
+                .service(tags::list_tags)
+                .service(tags::get_tag)
+                .service(tags::create_tag)
+                .service(tags::update_tag)
+                .service(tags::delete_tag)
+                .service(crate::site::get_site)
+                .service(crate::site::update_site),
         );
 }
 

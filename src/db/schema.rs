@@ -52,6 +52,97 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    articles (id) {
+        id -> Text,
+        slug -> Text,
+        headline -> Text,
+        standfirst -> Text,
+        dateline -> Nullable<Text>,
+        body -> Text,
+        body_html -> Text,
+        body_text -> Text,
+        hero -> Nullable<Text>,
+        status -> Text,
+        publish_at -> Nullable<Timestamp>,
+        published_at -> Nullable<Timestamp>,
+        comments_enabled -> Bool,
+        seo_meta_title -> Nullable<Text>,
+        seo_meta_description -> Nullable<Text>,
+        seo_og_image -> Nullable<Text>,
+        seo_canonical_url -> Nullable<Text>,
+        word_count -> Integer,
+        comment_count -> Integer,
+        version -> Integer,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_slugs (slug) {
+        slug -> Text,
+        article_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_authors (article_id, user_id) {
+        article_id -> Text,
+        user_id -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    tags (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_tags (article_id, tag_id) {
+        article_id -> Text,
+        tag_id -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    article_revisions (id) {
+        id -> Text,
+        article_id -> Text,
+        number -> Integer,
+        snapshot -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(article_slugs -> articles (article_id));
+diesel::joinable!(article_authors -> articles (article_id));
+diesel::joinable!(article_authors -> users (user_id));
+diesel::joinable!(article_tags -> articles (article_id));
+diesel::joinable!(article_tags -> tags (tag_id));
+diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(api_keys -> users (created_by));
-diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, api_keys, site_settings);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    api_keys,
+    site_settings,
+    articles,
+    article_slugs,
+    article_authors,
+    tags,
+    article_tags,
+    article_revisions,
+);

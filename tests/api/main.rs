@@ -2,6 +2,9 @@
 //! fresh database (SQLite file, or a PostgreSQL database when `TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod articles;
 mod auth;
 mod foundation;
 mod helpers;
+mod site;
+mod tags;

@@ -1,0 +1,10 @@
+DROP TRIGGER IF EXISTS articles_fts_update;
+DROP TRIGGER IF EXISTS articles_fts_delete;
+DROP TRIGGER IF EXISTS articles_fts_insert;
+DROP TABLE IF EXISTS articles_fts;
+DROP TABLE IF EXISTS article_revisions;
+DROP TABLE IF EXISTS article_tags;
+DROP TABLE IF EXISTS tags;
+DROP TABLE IF EXISTS article_authors;
+DROP TABLE IF EXISTS article_slugs;
+DROP TABLE IF EXISTS articles;

@@ -1,0 +1,1361 @@
+//! Article endpoints: the editorial API (`/api/v1/admin/articles…`) with roles, revisions and
+//! `If-Match`, and the public delivery API (`/api/v1/articles…`) with keyset pagination,
+//! full-text search and HTTP caching.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::Connection;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::articles::model::{self, Block, Errors, Status};
+use crate::articles::store::{self, ArticleRow, Current, Hero, ListFilter, Seo, Snapshot};
+use crate::auth::{Auth, AuthorRole, ContributorRole, Principal, Role};
+use crate::config::Settings;
+use crate::db::{DbConn, StoreError};
+use crate::error::{ApiError, Problem};
+use crate::http::caching::{self, CacheInfo};
+use crate::pagination::{Page, PageQuery, paginate};
+use crate::startup::AppState;
+use crate::time::{naive, now, utc};
+
+/// An author as articles show them: display name (and id, for the `author` filter).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ArticleAuthor {
+    pub id: String,
+    #[schema(example = "María López")]
+    pub display_name: String,
+}
+
+/// A tag as articles show it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ArticleTag {
+    pub id: String,
+    #[schema(example = "climate")]
+    pub slug: String,
+    #[schema(example = "Climate")]
+    pub name: String,
+}
+
+/// The hero image: `image` carries the expanded image (null until images exist).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HeroDto {
+    pub image_id: String,
+    pub caption: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub image: Option<Value>,
+}
+
+/// SEO fields, with defaults filled in (headline, standfirst, canonical URL from the
+/// public URL and `MASTHEAD_ARTICLE_PATH`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SeoDto {
+    pub meta_title: String,
+    pub meta_description: String,
+    /// Image id of the share image, if set.
+    pub og_image: Option<String>,
+    pub canonical_url: String,
+}
+
+/// A whole article: everything a page needs in one response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ArticleDto {
+    pub id: String,
+    #[schema(example = "harbour-bridge-reopens-after-storm-repairs")]
+    pub slug: String,
+    #[schema(example = "Harbour bridge reopens after storm repairs")]
+    pub headline: String,
+    pub standfirst: String,
+    /// Where the story was filed from.
+    #[schema(example = "PORTSMOUTH")]
+    pub dateline: Option<String>,
+    pub body: Vec<Block>,
+    /// The body rendered to HTML (read-only).
+    pub body_html: String,
+    pub hero: Option<HeroDto>,
+    pub authors: Vec<ArticleAuthor>,
+    pub tags: Vec<ArticleTag>,
+    /// As readers see it now (a scheduled article whose time has come is `published`).
+    pub status: Status,
+    pub publish_at: Option<DateTime<Utc>>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub word_count: i32,
+    pub reading_minutes: i32,
+    pub comment_count: i32,
+    pub comments_enabled: bool,
+    pub seo: SeoDto,
+}
+
+/// An article as lists show it: what a front page needs, without the body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ArticleSummary {
+    pub id: String,
+    pub slug: String,
+    pub headline: String,
+    pub standfirst: String,
+    pub dateline: Option<String>,
+    pub hero: Option<HeroDto>,
+    pub authors: Vec<ArticleAuthor>,
+    pub tags: Vec<ArticleTag>,
+    pub status: Status,
+    pub publish_at: Option<DateTime<Utc>>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub word_count: i32,
+    pub reading_minutes: i32,
+    pub comment_count: i32,
+}
+
+impl From<ArticleDto> for ArticleSummary {
+    fn from(a: ArticleDto) -> Self {
+        ArticleSummary {
+            id: a.id,
+            slug: a.slug,
+            headline: a.headline,
+            standfirst: a.standfirst,
+            dateline: a.dateline,
+            hero: a.hero,
+            authors: a.authors,
+            tags: a.tags,
+            status: a.status,
+            publish_at: a.publish_at,
+            published_at: a.published_at,
+            updated_at: a.updated_at,
+            word_count: a.word_count,
+            reading_minutes: a.reading_minutes,
+            comment_count: a.comment_count,
+        }
+    }
+}
+
+/// The canonical URL of an article: `public_url` + `article_path` (`/{yyyy}/{mm}/{slug}`).
+pub fn canonical_url(settings: &Settings, slug: &str, at: NaiveDateTime) -> String {
+    let path = settings
+        .article_path
+        .replace("{yyyy}", &at.format("%Y").to_string())
+        .replace("{mm}", &at.format("%m").to_string())
+        .replace("{dd}", &at.format("%d").to_string())
+        .replace("{slug}", slug)
+        .replace("{id}", "");
+    format!("{}{}", settings.public_url.trim_end_matches('/'), path)
+}
+
+/// THE place where image references are expanded: every image block and the hero get their
+/// `image` field. Until the images module exists this sets them to null; it will look up
+/// the `images` table (metadata and rendition URLs) here.
+pub fn expand_images(_conn: &mut DbConn, article: &mut ArticleDto) -> Result<(), StoreError> {
+    if let Some(hero) = article.hero.as_mut() {
+        hero.image = None;
+    }
+    for block in &mut article.body {
+        if let Block::Image { image, .. } = block {
+            *image = None;
+        }
+    }
+    Ok(())
+}
+
+/// Builds full DTOs (authors, tags, images) for rows, keeping their order.
+pub fn build(
+    conn: &mut DbConn,
+    settings: &Settings,
+    rows: Vec<ArticleRow>,
+) -> Result<Vec<ArticleDto>, StoreError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut authors = store::authors_of(conn, &ids)?;
+    let mut tags = store::tags_of(conn, &ids)?;
+    let at = now();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let status = row.effective_status(at);
+        let hero = row.hero().map(|h| HeroDto {
+            image_id: h.image_id,
+            caption: h.caption,
+            image: None,
+        });
+        let canonical = row.seo_canonical_url.clone().unwrap_or_else(|| {
+            canonical_url(
+                settings,
+                &row.slug,
+                row.published_at.or(row.publish_at).unwrap_or(row.created_at),
+            )
+        });
+        let mut dto = ArticleDto {
+            body: row.blocks(),
+            hero,
+            authors: authors
+                .remove(&row.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(id, display_name)| ArticleAuthor { id, display_name })
+                .collect(),
+            tags: tags
+                .remove(&row.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| ArticleTag {
+                    id: t.id,
+                    slug: t.slug,
+                    name: t.name,
+                })
+                .collect(),
+            status,
+            publish_at: row.publish_at.map(utc),
+            published_at: row.published_at.map(utc),
+            updated_at: utc(row.updated_at),
+            created_at: utc(row.created_at),
+            word_count: row.word_count,
+            reading_minutes: model::reading_minutes(row.word_count),
+            comment_count: row.comment_count,
+            comments_enabled: row.comments_enabled,
+            seo: SeoDto {
+                meta_title: row.seo_meta_title.clone().unwrap_or_else(|| row.headline.clone()),
+                meta_description: row
+                    .seo_meta_description
+                    .clone()
+                    .unwrap_or_else(|| row.standfirst.clone()),
+                og_image: row.seo_og_image.clone(),
+                canonical_url: canonical,
+            },
+            id: row.id,
+            slug: row.slug,
+            headline: row.headline,
+            standfirst: row.standfirst,
+            dateline: row.dateline,
+            body_html: row.body_html,
+        };
+        expand_images(conn, &mut dto)?;
+        out.push(dto);
+    }
+    Ok(out)
+}
+
+fn build_one(conn: &mut DbConn, settings: &Settings, row: ArticleRow) -> Result<ArticleDto, StoreError> {
+    build(conn, settings, vec![row])?
+        .pop()
+        .ok_or_else(|| ApiError::internal("article vanished").into())
+}
+
+/// Distinguishes an absent field (None) from an explicit null (Some(Null)).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// The hero image in a write.
+#[derive(Deserialize, ToSchema)]
+pub struct HeroInput {
+    pub image_id: String,
+    pub caption: Option<String>,
+}
+
+/// SEO fields in a write; a null clears a field back to its default.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct SeoInput {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub meta_title: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub meta_description: Option<Value>,
+    /// Image id of the share image.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub og_image: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub canonical_url: Option<Value>,
+}
+
+/// An article write (create or PATCH). On PATCH absent fields stay as they are; `null` clears
+/// `dateline`, `hero` and SEO fields. Status changes go through the action endpoints.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct ArticleInput {
+    /// 1–300 characters (required on create).
+    #[schema(example = "Harbour bridge reopens after storm repairs")]
+    pub headline: Option<String>,
+    /// Derived from the headline when absent on create; a changed slug keeps the old one as a
+    /// 301 redirect.
+    pub slug: Option<String>,
+    pub standfirst: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "PORTSMOUTH")]
+    pub dateline: Option<Value>,
+    /// Blocks: `paragraph {text}`, `heading {level 2–4, text}`, `image {image_id, caption?}`,
+    /// `quote {text, attribution?}`, `embed {url, provider?}`, `list {ordered, items[]}`,
+    /// `divider {}`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<Block>>)]
+    pub body: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<HeroInput>)]
+    pub hero: Option<Value>,
+    /// User ids, in byline order (defaults to the caller on create).
+    pub authors: Option<Vec<String>>,
+    /// Tag ids or slugs.
+    pub tags: Option<Vec<String>>,
+    pub comments_enabled: Option<bool>,
+    pub seo: Option<SeoInput>,
+}
+
+fn nullable_text(value: &Value, field: &str, max: usize, errors: &mut Errors) -> Option<Option<String>> {
+    match value {
+        Value::Null => Some(None),
+        Value::String(s) => {
+            let text = model::plain_text(s).trim().to_owned();
+            if text.chars().count() > max {
+                errors.push(field, format!("must be at most {max} characters"));
+                None
+            } else if text.is_empty() {
+                Some(None)
+            } else {
+                Some(Some(text))
+            }
+        }
+        _ => {
+            errors.push(field, "must be a string or null");
+            None
+        }
+    }
+}
+
+fn parse_hero(value: &Value, errors: &mut Errors) -> Option<Option<Hero>> {
+    match value {
+        Value::Null => Some(None),
+        Value::Object(obj) => {
+            let image_id = match obj.get("image_id") {
+                Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 => Some(s.trim().to_owned()),
+                _ => {
+                    errors.push("hero.image_id", "is required: an image id");
+                    None
+                }
+            };
+            let caption = match obj.get("caption") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(model::sanitize_inline(s)).filter(|c| !c.is_empty()),
+                Some(_) => {
+                    errors.push("hero.caption", "must be a string");
+                    None
+                }
+            };
+            image_id.map(|image_id| Some(Hero { image_id, caption }))
+        }
+        _ => {
+            errors.push("hero", "must be an object {image_id, caption?} or null");
+            None
+        }
+    }
+}
+
+/// Applies a validated write to the working copy; 422 with every invalid field at once.
+fn apply_input(
+    conn: &mut DbConn,
+    input: ArticleInput,
+    s: &mut Snapshot,
+    principal: &Principal,
+    creating: bool,
+    article_id: Option<&str>,
+) -> Result<(), StoreError> {
+    let mut errors = Errors::default();
+    match &input.headline {
+        Some(h) => {
+            if let Some(h) = model::headline(h, &mut errors) {
+                s.headline = h;
+            }
+        }
+        None if creating => errors.push("headline", "is required"),
+        None => {}
+    }
+    if let Some(sf) = &input.standfirst
+        && let Some(sf) = model::standfirst(sf, &mut errors)
+    {
+        s.standfirst = sf;
+    }
+    if let Some(d) = &input.dateline
+        && let Some(d) = nullable_text(d, "dateline", 100, &mut errors)
+    {
+        s.dateline = d;
+    }
+    if let Some(body) = &input.body {
+        s.body = if body.is_null() {
+            Vec::new()
+        } else {
+            model::parse_body(body, &mut errors)
+        };
+    }
+    if let Some(hero) = &input.hero
+        && let Some(hero) = parse_hero(hero, &mut errors)
+    {
+        s.hero = hero;
+    }
+    let slug = input
+        .slug
+        .as_deref()
+        .and_then(|raw| model::parse_slug(raw, "slug", &mut errors));
+    if let Some(c) = input.comments_enabled {
+        s.comments_enabled = c;
+    }
+    if let Some(seo) = &input.seo {
+        let fields: [(&Option<Value>, &str, usize, &mut Option<String>); 4] = [
+            (&seo.meta_title, "seo.meta_title", 300, &mut s.seo.meta_title),
+            (
+                &seo.meta_description,
+                "seo.meta_description",
+                1000,
+                &mut s.seo.meta_description,
+            ),
+            (&seo.og_image, "seo.og_image", 100, &mut s.seo.og_image),
+            (
+                &seo.canonical_url,
+                "seo.canonical_url",
+                2000,
+                &mut s.seo.canonical_url,
+            ),
+        ];
+        for (value, field, max, target) in fields {
+            if let Some(v) = value
+                && let Some(v) = nullable_text(v, field, max, &mut errors)
+            {
+                if field == "seo.canonical_url"
+                    && let Some(u) = &v
+                    && !url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"))
+                {
+                    errors.push(field, "must be an http(s) URL");
+                    continue;
+                }
+                *target = v;
+            }
+        }
+    }
+    let tags = match &input.tags {
+        Some(refs) => match store::resolve_tags(conn, refs) {
+            Ok(ids) => Some(ids),
+            Err(StoreError::Api(e)) => {
+                if let ApiError::Validation { errors: e, .. } = *e {
+                    errors.0.extend(e);
+                }
+                None
+            }
+            Err(other) => return Err(other),
+        },
+        None => None,
+    };
+    if let Some(authors) = &input.authors {
+        let mut ids: Vec<String> = Vec::new();
+        for a in authors {
+            if !ids.contains(a) {
+                ids.push(a.clone());
+            }
+        }
+        match store::check_authors(conn, &ids) {
+            Ok(()) => {
+                // Below editor, you cannot write yourself off your own article.
+                if !principal.has(Role::Editor)
+                    && let Some(me) = &principal.user_id
+                    && !ids.contains(me)
+                {
+                    ids.insert(0, me.clone());
+                }
+                s.authors = ids;
+            }
+            Err(StoreError::Api(e)) => {
+                if let ApiError::Validation { errors: e, .. } = *e {
+                    errors.0.extend(e);
+                }
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    if !errors.0.is_empty() {
+        return Err(ApiError::validation(errors.0).into());
+    }
+    if let Some(tags) = tags {
+        s.tags = tags;
+    }
+    match slug {
+        Some(slug) => {
+            if store::slug_in_use(conn, &slug, article_id)? {
+                return Err(StoreError::Conflict("another article has this slug".into()));
+            }
+            s.slug = slug;
+        }
+        None if creating => s.slug = store::unique_slug(conn, &model::slugify(&s.headline), None)?,
+        None => {}
+    }
+    Ok(())
+}
+
+fn if_match(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn forbidden(msg: &str) -> ApiError {
+    ApiError::Forbidden(msg.to_owned())
+}
+
+/// Who may edit: editors any article; others their own; contributors only while it is a draft.
+fn may_edit(principal: &Principal, current: &Current) -> Result<(), ApiError> {
+    if principal.has(Role::Editor) {
+        return Ok(());
+    }
+    if !current.is_owned_by(principal.user_id.as_deref()) {
+        return Err(forbidden("You may only change your own articles"));
+    }
+    if principal.role == Role::Contributor && current.row.effective_status(now()) != Status::Draft {
+        return Err(forbidden("Contributors may only change their own drafts"));
+    }
+    Ok(())
+}
+
+/// Who may publish, schedule, unpublish, archive: authors their own, editors any.
+fn may_publish(principal: &Principal, current: &Current) -> Result<(), ApiError> {
+    principal.require(Role::Author)?;
+    if principal.has(Role::Editor) || current.is_owned_by(principal.user_id.as_deref()) {
+        Ok(())
+    } else {
+        Err(forbidden("Authors may only publish their own articles"))
+    }
+}
+
+fn not_found(e: ApiError) -> ApiError {
+    match e {
+        ApiError::NotFound(_) => ApiError::not_found("article"),
+        other => other,
+    }
+}
+
+fn admin_response(status: actix_web::http::StatusCode, etag: String, dto: &ArticleDto) -> HttpResponse {
+    let mut res = HttpResponse::build(status);
+    res.insert_header((header::ETAG, etag));
+    if status == actix_web::http::StatusCode::CREATED {
+        res.insert_header((header::LOCATION, format!("/api/v1/admin/articles/{}", dto.id)));
+    }
+    res.json(dto)
+}
+
+async fn run_mutation(
+    state: &AppState,
+    req: &HttpRequest,
+    id: String,
+    principal: Principal,
+    authorize: fn(&Principal, &Current) -> Result<(), ApiError>,
+    change: impl FnOnce(&mut DbConn, &Current, &mut Snapshot, &Principal) -> Result<(), StoreError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let settings = state.settings.clone();
+    let if_match = if_match(req);
+    let (etag, dto) = state
+        .db
+        .run(move |conn| {
+            let by = principal.user_id.clone();
+            let row = store::mutate(
+                conn,
+                &id,
+                if_match.as_deref(),
+                by.as_deref(),
+                |cur| authorize(&principal, cur),
+                |conn, cur, s| change(conn, cur, s, &principal),
+            )?;
+            let etag = row.etag();
+            Ok((etag, build_one(conn, &settings, row)?))
+        })
+        .await
+        .map_err(not_found)?;
+    Ok(admin_response(actix_web::http::StatusCode::OK, etag, &dto))
+}
+
+/// Create an article (contributor+). It starts as a draft; the caller is its author unless
+/// `authors` says otherwise.
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["contributor"])),
+    request_body = ArticleInput,
+    responses(
+        (status = 201, body = ArticleDto, headers(
+            ("ETag" = String, description = "Version tag for If-Match"),
+            ("Location" = String, description = "The new article's admin URL"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, e.g. `body[3].level`", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/admin/articles")]
+pub async fn create_article(
+    state: web::Data<AppState>,
+    auth: Auth<ContributorRole>,
+    body: web::Json<ArticleInput>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.principal.clone();
+    let settings = state.settings.clone();
+    let (etag, dto) = state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let mut s = Snapshot {
+                    slug: String::new(),
+                    headline: String::new(),
+                    standfirst: String::new(),
+                    dateline: None,
+                    body: Vec::new(),
+                    hero: None,
+                    status: Status::Draft,
+                    publish_at: None,
+                    published_at: None,
+                    comments_enabled: true,
+                    seo: Seo::default(),
+                    authors: principal.user_id.iter().cloned().collect(),
+                    tags: Vec::new(),
+                };
+                apply_input(conn, body.into_inner(), &mut s, &principal, true, None)?;
+                let row = store::create(conn, s, principal.user_id.as_deref())?;
+                let etag = row.etag();
+                Ok((etag, build_one(conn, &settings, row)?))
+            })
+        })
+        .await?;
+    Ok(admin_response(actix_web::http::StatusCode::CREATED, etag, &dto))
+}
+
+/// Filters of the editorial list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AdminListQuery {
+    /// `draft`, `scheduled` (not yet due), `published` (including due scheduled ones) or `archived`.
+    pub status: Option<String>,
+    /// Tag slug or id.
+    pub tag: Option<String>,
+    /// Author user id.
+    pub author: Option<String>,
+    /// Full-text search over headline, standfirst and body.
+    pub q: Option<String>,
+}
+
+/// List articles in any status, most recently updated first (contributor+).
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["contributor"])),
+    params(AdminListQuery, PageQuery),
+    responses(
+        (status = 200, body = Page<ArticleSummary>),
+        (status = 400, description = "Bad limit, cursor or status", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/admin/articles")]
+pub async fn list_admin_articles(
+    state: web::Data<AppState>,
+    _auth: Auth<ContributorRole>,
+    filter: web::Query<AdminListQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<ArticleSummary>>, ApiError> {
+    let page = page.parse::<(NaiveDateTime, String)>(&state.cursors)?;
+    let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            ApiError::BadRequest("status must be draft, scheduled, published or archived".into())
+        })?),
+        None => None,
+    };
+    let filter = filter.into_inner();
+    let settings = state.settings.clone();
+    let limit = page.limit;
+    let rows = state
+        .db
+        .run(move |conn| {
+            let ids = match filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
+                Some(q) => Some(store::search(conn, q)?.into_iter().map(|(id, _)| id).collect()),
+                None => None,
+            };
+            let f = ListFilter {
+                tag: filter.tag,
+                author: filter.author,
+                ids,
+                status,
+                ..ListFilter::default()
+            };
+            let rows = store::list_admin(conn, &f, page.after, limit + 1)?;
+            let keys: Vec<(NaiveDateTime, String)> =
+                rows.iter().map(|r| (r.updated_at, r.id.clone())).collect();
+            Ok((build(conn, &settings, rows)?, keys))
+        })
+        .await?;
+    let (dtos, keys) = rows;
+    let pairs: Vec<_> = dtos.into_iter().zip(keys).collect();
+    Ok(web::Json(paginate(
+        pairs,
+        limit,
+        &state.cursors,
+        |(_, k)| k.clone(),
+        |(d, _)| ArticleSummary::from(d),
+    )))
+}
+
+/// One article in any status (contributor+), with its `ETag` for `If-Match`.
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["contributor"])),
+    params(("id" = String, Path, description = "Article id")),
+    responses(
+        (status = 200, body = ArticleDto, headers(("ETag" = String, description = "Send back as If-Match when saving"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/admin/articles/{id}")]
+pub async fn get_admin_article(
+    state: web::Data<AppState>,
+    _auth: Auth<ContributorRole>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let settings = state.settings.clone();
+    let (etag, dto) = state
+        .db
+        .run(move |conn| {
+            let row = store::find(conn, &id)?;
+            let etag = row.etag();
+            Ok((etag, build_one(conn, &settings, row)?))
+        })
+        .await
+        .map_err(not_found)?;
+    Ok(admin_response(actix_web::http::StatusCode::OK, etag, &dto))
+}
+
+/// Change an article (contributors their own drafts, authors their own articles, editors any).
+/// Every save writes a revision. Send `If-Match` with the ETag you loaded: a stale one is 412
+/// and nothing changes.
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["contributor"])),
+    params(
+        ("id" = String, Path, description = "Article id"),
+        ("If-Match" = Option<String>, Header, description = "The article's ETag; stale → 412")
+    ),
+    request_body = ArticleInput,
+    responses(
+        (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[patch("/admin/articles/{id}")]
+pub async fn update_article(
+    state: web::Data<AppState>,
+    auth: Auth<ContributorRole>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<ArticleInput>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let input = body.into_inner();
+    let article_id = id.clone();
+    run_mutation(
+        &state,
+        &req,
+        id,
+        auth.principal.clone(),
+        may_edit,
+        move |conn, _, s, p| apply_input(conn, input, s, p, false, Some(&article_id)),
+    )
+    .await
+}
+
+/// Delete an article (same rights as editing). Honours `If-Match`.
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["contributor"])),
+    params(
+        ("id" = String, Path, description = "Article id"),
+        ("If-Match" = Option<String>, Header, description = "The article's ETag; stale → 412")
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[delete("/admin/articles/{id}")]
+pub async fn delete_article(
+    state: web::Data<AppState>,
+    auth: Auth<ContributorRole>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let principal = auth.principal.clone();
+    let if_match = if_match(&req);
+    state
+        .db
+        .run(move |conn| store::delete(conn, &id, if_match.as_deref(), |cur| may_edit(&principal, cur)))
+        .await
+        .map_err(not_found)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn require_body(s: &Snapshot) -> Result<(), StoreError> {
+    if s.body.is_empty() {
+        Err(ApiError::invalid("body", "an article needs a body before it can be published").into())
+    } else {
+        Ok(())
+    }
+}
+
+/// Publish now (authors their own, editors any). An empty body is 422.
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["author"])),
+    params(
+        ("id" = String, Path, description = "Article id"),
+        ("If-Match" = Option<String>, Header, description = "The article's ETag; stale → 412")
+    ),
+    responses(
+        (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body is empty", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/admin/articles/{id}/publish")]
+pub async fn publish_article(
+    state: web::Data<AppState>,
+    auth: Auth<AuthorRole>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    run_mutation(
+        &state,
+        &req,
+        id.into_inner(),
+        auth.principal.clone(),
+        may_publish,
+        |_, cur, s, _| {
+            require_body(s)?;
+            let at = now();
+            if cur.row.effective_status(at) != Status::Published || s.published_at.is_none() {
+                s.published_at = Some(at);
+            }
+            s.status = Status::Published;
+            s.publish_at = None;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// Take an article back to draft (authors their own, editors any).
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["author"])),
+    params(
+        ("id" = String, Path, description = "Article id"),
+        ("If-Match" = Option<String>, Header, description = "The article's ETag; stale → 412")
+    ),
+    responses(
+        (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/admin/articles/{id}/unpublish")]
+pub async fn unpublish_article(
+    state: web::Data<AppState>,
+    auth: Auth<AuthorRole>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    run_mutation(
+        &state,
+        &req,
+        id.into_inner(),
+        auth.principal.clone(),
+        may_publish,
+        |_, _, s, _| {
+            s.status = Status::Draft;
+            s.publish_at = None;
+            s.published_at = None;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// Archive an article: it leaves the public API but is kept (authors their own, editors any).
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["author"])),
+    params(
+        ("id" = String, Path, description = "Article id"),
+        ("If-Match" = Option<String>, Header, description = "The article's ETag; stale → 412")
+    ),
+    responses(
+        (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/admin/articles/{id}/archive")]
+pub async fn archive_article(
+    state: web::Data<AppState>,
+    auth: Auth<AuthorRole>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    run_mutation(
+        &state,
+        &req,
+        id.into_inner(),
+        auth.principal.clone(),
+        may_publish,
+        |_, _, s, _| {
+            s.status = Status::Archived;
+            s.publish_at = None;
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// When to publish.
+#[derive(Deserialize, ToSchema)]
+pub struct ScheduleInput {
+    /// RFC 3339 time; the article is public from this instant (a past time publishes at once).
+    #[schema(example = "2026-12-01T06:00:00Z")]
+    pub publish_at: Option<String>,
+}
+
+/// Schedule publication at `publish_at` (authors their own, editors any). The article becomes
+/// public exactly then, computed at read time; no background job is involved.
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["author"])),
+    params(
+        ("id" = String, Path, description = "Article id"),
+        ("If-Match" = Option<String>, Header, description = "The article's ETag; stale → 412")
+    ),
+    request_body = ScheduleInput,
+    responses(
+        (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "publish_at is missing or not RFC 3339, or the body is empty", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/admin/articles/{id}/schedule")]
+pub async fn schedule_article(
+    state: web::Data<AppState>,
+    auth: Auth<AuthorRole>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<ScheduleInput>,
+) -> Result<HttpResponse, ApiError> {
+    let at = match body.publish_at.as_deref() {
+        None => return Err(ApiError::invalid("publish_at", "is required (RFC 3339)")),
+        Some(raw) => DateTime::parse_from_rfc3339(raw.trim())
+            .map(|t| naive(t.with_timezone(&Utc)))
+            .map_err(|_| {
+                ApiError::invalid(
+                    "publish_at",
+                    "must be an RFC 3339 time such as 2026-12-01T06:00:00Z",
+                )
+            })?,
+    };
+    run_mutation(
+        &state,
+        &req,
+        id.into_inner(),
+        auth.principal.clone(),
+        may_publish,
+        move |_, _, s, _| {
+            require_body(s)?;
+            s.status = Status::Scheduled;
+            s.publish_at = Some(at);
+            s.published_at = Some(at);
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// A saved version of an article.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Revision {
+    pub id: String,
+    /// 1 for the first save, then 2, 3…
+    pub number: i32,
+    /// Who saved it (user id), if known.
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The editable fields as saved (headline, slug, body, tags, authors, status…).
+    #[schema(value_type = Object)]
+    pub content: Value,
+}
+
+/// An article's revisions, newest first (contributor+).
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["contributor"])),
+    params(("id" = String, Path, description = "Article id"), PageQuery),
+    responses(
+        (status = 200, body = Page<Revision>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/admin/articles/{id}/revisions")]
+pub async fn list_revisions(
+    state: web::Data<AppState>,
+    _auth: Auth<ContributorRole>,
+    id: web::Path<String>,
+    page: web::Query<PageQuery>,
+) -> Result<web::Json<Page<Revision>>, ApiError> {
+    let page = page.parse::<i32>(&state.cursors)?;
+    let id = id.into_inner();
+    let limit = page.limit;
+    let rows = state
+        .db
+        .run(move |conn| store::revisions(conn, &id, page.after, limit))
+        .await
+        .map_err(not_found)?;
+    Ok(web::Json(paginate(
+        rows,
+        limit,
+        &state.cursors,
+        |r| r.number,
+        |r| Revision {
+            id: r.id,
+            number: r.number,
+            created_by: r.created_by,
+            created_at: utc(r.created_at),
+            content: serde_json::from_str(&r.snapshot).unwrap_or(Value::Null),
+        },
+    )))
+}
+
+/// Restore a revision's content (headline, standfirst, dateline, body, hero, SEO, tags,
+/// authors) as a new save; status and slug stay as they are. Same rights as editing.
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["contributor"])),
+    params(
+        ("id" = String, Path, description = "Article id"),
+        ("rev" = String, Path, description = "Revision number or id"),
+        ("If-Match" = Option<String>, Header, description = "The article's ETag; stale → 412")
+    ),
+    responses(
+        (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/admin/articles/{id}/revisions/{rev}/restore")]
+pub async fn restore_revision(
+    state: web::Data<AppState>,
+    auth: Auth<ContributorRole>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, rev) = path.into_inner();
+    let article_id = id.clone();
+    run_mutation(
+        &state,
+        &req,
+        id,
+        auth.principal.clone(),
+        may_edit,
+        move |conn, _, s, _| {
+            let row = store::revision(conn, &article_id, &rev).map_err(|e| match e {
+                StoreError::NotFound => StoreError::Api(Box::new(ApiError::not_found("revision"))),
+                other => other,
+            })?;
+            let old: Snapshot = serde_json::from_str(&row.snapshot).map_err(ApiError::internal)?;
+            s.headline = old.headline;
+            s.standfirst = old.standfirst;
+            s.dateline = old.dateline;
+            s.body = old.body;
+            s.hero = old.hero;
+            s.seo = old.seo;
+            s.comments_enabled = old.comments_enabled;
+            // Tags or authors deleted since are dropped rather than failing the restore.
+            let tags = store::resolve_tags(conn, &old.tags).unwrap_or_default();
+            s.tags = if tags.len() == old.tags.len() {
+                tags
+            } else {
+                s.tags.clone()
+            };
+            if store::check_authors(conn, &old.authors).is_ok() {
+                s.authors = old.authors;
+            }
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// Filters of the public list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PublicListQuery {
+    /// Tag slug; an unknown tag gives an empty list.
+    pub tag: Option<String>,
+    /// Author user id.
+    pub author: Option<String>,
+    /// Full-text search over headline, standfirst and body; results are ranked best first
+    /// (at most the 1 000 best matches).
+    pub q: Option<String>,
+    /// RFC 3339; only articles published after this instant.
+    pub published_after: Option<String>,
+    /// RFC 3339; only articles published before this instant.
+    pub published_before: Option<String>,
+}
+
+fn parse_time(raw: Option<&str>, name: &str) -> Result<Option<NaiveDateTime>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => DateTime::parse_from_rfc3339(s)
+            .map(|t| Some(naive(t.with_timezone(&Utc))))
+            .map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "{name} must be an RFC 3339 time such as 2026-01-31T00:00:00Z"
+                ))
+            }),
+    }
+}
+
+fn last_modified(a: &ArticleDto) -> DateTime<Utc> {
+    a.published_at.map_or(a.updated_at, |p| p.max(a.updated_at))
+}
+
+fn surrogate_keys(a: &ArticleDto) -> Vec<String> {
+    let mut keys = vec![format!("article:{}", a.id)];
+    keys.extend(a.tags.iter().map(|t| format!("tag:{}", t.slug)));
+    keys
+}
+
+/// Published articles, newest first (or best match first with `q`), keyset-paginated.
+///
+/// Cached: strong `ETag`, `Last-Modified`, 304 on `If-None-Match` / `If-Modified-Since`,
+/// `Cache-Control: public, max-age=…, stale-while-revalidate=…`, `Surrogate-Key: articles
+/// article:<id> tag:<slug> …`.
+#[utoipa::path(
+    tag = "public",
+    params(PublicListQuery, PageQuery,
+        ("If-None-Match" = Option<String>, Header, description = "A previous ETag; 304 if unchanged"),
+        ("If-Modified-Since" = Option<String>, Header, description = "HTTP date; 304 if not modified since")),
+    responses(
+        (status = 200, body = Page<ArticleSummary>, headers(
+            ("ETag" = String, description = "Strong ETag of the body"),
+            ("Last-Modified" = String, description = "When the newest listed article changed"),
+            ("Cache-Control" = String, description = "public, max-age=<MASTHEAD_CACHE_MAX_AGE>, stale-while-revalidate=<…>"),
+            ("Surrogate-Key" = String, description = "articles article:<id> tag:<slug> … for CDN purges"))),
+        (status = 304, description = "Not modified: the client's copy is current"),
+        (status = 400, description = "Bad limit (1–100), cursor or time", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/articles")]
+pub async fn list_articles(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    filter: web::Query<PublicListQuery>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let f = ListFilter {
+        tag: filter.tag.clone().filter(|t| !t.is_empty()),
+        author: filter.author.clone().filter(|a| !a.is_empty()),
+        published_after: parse_time(filter.published_after.as_deref(), "published_after")?,
+        published_before: parse_time(filter.published_before.as_deref(), "published_before")?,
+        ..ListFilter::default()
+    };
+    let q = filter.q.clone().filter(|q| !q.trim().is_empty());
+    let settings = state.settings.clone();
+    let page_out: Page<ArticleSummary>;
+    let mut keys = vec!["articles".to_owned()];
+    if let Some(tag) = &f.tag {
+        keys.push(format!("tag:{tag}"));
+    }
+    let mut modified = Vec::new();
+    if let Some(q) = q {
+        let page = page.parse::<(f64, NaiveDateTime, String)>(&state.cursors)?;
+        let limit = page.limit;
+        let after = page.after;
+        let (dtos, ranked) = state
+            .db
+            .run(move |conn| {
+                let hits: HashMap<String, f64> = store::search(conn, &q)?.into_iter().collect();
+                if hits.is_empty() {
+                    return Ok((Vec::new(), Vec::new()));
+                }
+                let f = ListFilter {
+                    ids: Some(hits.keys().cloned().collect()),
+                    ..f
+                };
+                let rows = store::list_public(conn, &f, None, store::SEARCH_LIMIT)?;
+                let mut ranked: Vec<(f64, NaiveDateTime, String, ArticleRow)> = rows
+                    .into_iter()
+                    .map(|r| {
+                        (
+                            hits.get(&r.id).copied().unwrap_or(0.0),
+                            r.published_at.unwrap_or(r.created_at),
+                            r.id.clone(),
+                            r,
+                        )
+                    })
+                    .collect();
+                ranked.sort_by(|a, b| {
+                    b.0.total_cmp(&a.0)
+                        .then_with(|| b.1.cmp(&a.1))
+                        .then_with(|| b.2.cmp(&a.2))
+                });
+                if let Some((s, p, id)) = after {
+                    ranked.retain(|(rs, rp, rid, _)| {
+                        rs.total_cmp(&s)
+                            .then_with(|| rp.cmp(&p))
+                            .then_with(|| rid.cmp(&id))
+                            .is_lt()
+                    });
+                }
+                ranked.truncate(limit as usize + 1);
+                let keys: Vec<_> = ranked.iter().map(|(s, p, id, _)| (*s, *p, id.clone())).collect();
+                let rows = ranked.into_iter().map(|(_, _, _, r)| r).collect();
+                Ok((build(conn, &settings, rows)?, keys))
+            })
+            .await?;
+        let pairs: Vec<_> = dtos.into_iter().zip(ranked).collect();
+        page_out = paginate(
+            pairs,
+            limit,
+            &state.cursors,
+            |(_, k)| k.clone(),
+            |(d, _)| {
+                keys.extend(surrogate_keys(&d));
+                modified.push(last_modified(&d));
+                ArticleSummary::from(d)
+            },
+        );
+    } else {
+        let page = page.parse::<(NaiveDateTime, String)>(&state.cursors)?;
+        let limit = page.limit;
+        let dtos = state
+            .db
+            .run(move |conn| {
+                let rows = store::list_public(conn, &f, page.after, limit + 1)?;
+                build(conn, &settings, rows)
+            })
+            .await?;
+        page_out = paginate(
+            dtos,
+            limit,
+            &state.cursors,
+            |d| (d.published_at.map(naive).unwrap_or_default(), d.id.clone()),
+            |d| {
+                keys.extend(surrogate_keys(&d));
+                modified.push(last_modified(&d));
+                ArticleSummary::from(d)
+            },
+        );
+    }
+    caching::respond(
+        &req,
+        &state.settings,
+        &page_out,
+        CacheInfo::new(keys).modified(modified),
+    )
+}
+
+/// One published article by slug, with everything a page needs. A former slug answers 301
+/// with `Location` to the current URL.
+#[utoipa::path(
+    tag = "public",
+    params(("slug" = String, Path, description = "Article slug"),
+        ("If-None-Match" = Option<String>, Header, description = "A previous ETag; 304 if unchanged"),
+        ("If-Modified-Since" = Option<String>, Header, description = "HTTP date; 304 if not modified since")),
+    responses(
+        (status = 200, body = ArticleDto, headers(
+            ("ETag" = String, description = "Strong ETag of the body"),
+            ("Last-Modified" = String, description = "When the article last changed"),
+            ("Cache-Control" = String, description = "public, max-age=<MASTHEAD_CACHE_MAX_AGE>, stale-while-revalidate=<…>"),
+            ("Surrogate-Key" = String, description = "article:<id> tag:<slug> … for CDN purges"))),
+        (status = 301, description = "The slug changed", headers(("Location" = String, description = "/api/v1/articles/<current slug>"))),
+        (status = 304, description = "Not modified: the client's copy is current"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/articles/{slug}")]
+pub async fn get_article(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug.into_inner();
+    let settings = state.settings.clone();
+    enum Found {
+        Article(Box<ArticleDto>),
+        Moved(String, String),
+    }
+    let found = state
+        .db
+        .run(move |conn| {
+            let at = now();
+            if let Some(row) = store::find_by_slug(conn, &slug)? {
+                return if row.is_public(at) {
+                    Ok(Found::Article(Box::new(build_one(conn, &settings, row)?)))
+                } else {
+                    Err(StoreError::NotFound)
+                };
+            }
+            match store::find_by_old_slug(conn, &slug)? {
+                Some(row) if row.is_public(at) => Ok(Found::Moved(row.id, row.slug)),
+                _ => Err(StoreError::NotFound),
+            }
+        })
+        .await
+        .map_err(not_found)?;
+    match found {
+        Found::Article(dto) => {
+            let info = CacheInfo::new(surrogate_keys(&dto)).modified([last_modified(&dto)]);
+            caching::respond(&req, &state.settings, &*dto, info)
+        }
+        Found::Moved(id, current) => Ok(HttpResponse::MovedPermanently()
+            .insert_header((header::LOCATION, format!("/api/v1/articles/{current}")))
+            .insert_header((
+                header::CACHE_CONTROL,
+                format!(
+                    "public, max-age={}, stale-while-revalidate={}",
+                    state.settings.cache_max_age, state.settings.cache_stale_while_revalidate
+                ),
+            ))
+            .insert_header(("Surrogate-Key", format!("article:{id}")))
+            .finish()),
+    }
+}

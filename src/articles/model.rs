@@ -1,0 +1,505 @@
+//! Article domain types: body blocks validated from raw JSON (with field paths such as
+//! `body[3].level`), inline-text sanitising, server-side HTML, word counts, slugs and statuses.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::error::FieldError;
+
+/// Longest headline, in characters.
+pub const HEADLINE_MAX: usize = 300;
+/// Longest standfirst, in characters.
+pub const STANDFIRST_MAX: usize = 1000;
+/// Longest slug, in characters.
+pub const SLUG_MAX: usize = 200;
+/// Words per minute used for `reading_minutes`.
+pub const WORDS_PER_MINUTE: i32 = 230;
+
+/// Where an article is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Draft,
+    Scheduled,
+    Published,
+    Archived,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Scheduled => "scheduled",
+            Status::Published => "published",
+            Status::Archived => "archived",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Status> {
+        match value {
+            "draft" => Some(Status::Draft),
+            "scheduled" => Some(Status::Scheduled),
+            "published" => Some(Status::Published),
+            "archived" => Some(Status::Archived),
+            _ => None,
+        }
+    }
+}
+
+/// One block of an article body. In responses, `image` blocks carry an `image` field with the
+/// expanded image (null until the image exists).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    /// A paragraph of inline text (bold, italic and links only).
+    Paragraph { text: String },
+    /// A subheading, level 2–4.
+    Heading { level: u8, text: String },
+    /// An image; `caption` overrides the image's default caption.
+    Image {
+        image_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+        /// The expanded image (read-only; filled in responses).
+        #[serde(default)]
+        #[schema(value_type = Option<Object>)]
+        image: Option<Value>,
+    },
+    /// A pull quote.
+    Quote {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attribution: Option<String>,
+    },
+    /// An embedded resource (video, post…), by URL.
+    Embed {
+        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider: Option<String>,
+    },
+    /// A bulleted or numbered list of inline-text items.
+    List { ordered: bool, items: Vec<String> },
+    /// A horizontal rule.
+    Divider {},
+}
+
+static INLINE: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
+    let mut b = ammonia::Builder::empty();
+    b.add_tags(["b", "strong", "i", "em", "a"])
+        .add_tag_attributes("a", ["href"])
+        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .link_rel(Some("noopener noreferrer"));
+    b
+});
+
+static PLAIN: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Builder::empty);
+
+/// Inline rich text reduced to bold, italic and links (scripts and event attributes never survive).
+pub fn sanitize_inline(text: &str) -> String {
+    INLINE.clean(text).to_string().trim().to_owned()
+}
+
+/// The visible text of inline markup.
+pub fn plain_text(text: &str) -> String {
+    html_escape::decode_html_entities(&PLAIN.clean(text).to_string()).into_owned()
+}
+
+fn escape(text: &str) -> String {
+    html_escape::encode_text(text).into_owned()
+}
+
+fn escape_attr(text: &str) -> String {
+    html_escape::encode_double_quoted_attribute(text).into_owned()
+}
+
+/// Collects field errors while parsing.
+#[derive(Default)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+}
+
+fn text_field(
+    obj: &serde_json::Map<String, Value>,
+    path: &str,
+    name: &str,
+    errors: &mut Errors,
+) -> Option<String> {
+    match obj.get(name) {
+        Some(Value::String(s)) => Some(s.clone()),
+        None | Some(Value::Null) => {
+            errors.push(format!("{path}.{name}"), "is required");
+            None
+        }
+        Some(_) => {
+            errors.push(format!("{path}.{name}"), "must be a string");
+            None
+        }
+    }
+}
+
+fn optional_text(
+    obj: &serde_json::Map<String, Value>,
+    path: &str,
+    name: &str,
+    errors: &mut Errors,
+) -> Option<String> {
+    match obj.get(name) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        None | Some(Value::Null) | Some(Value::String(_)) => None,
+        Some(_) => {
+            errors.push(format!("{path}.{name}"), "must be a string");
+            None
+        }
+    }
+}
+
+fn inline_required(raw: Option<String>, path: &str, errors: &mut Errors) -> Option<String> {
+    let raw = raw?;
+    let clean = sanitize_inline(&raw);
+    if plain_text(&clean).trim().is_empty() {
+        errors.push(path, "must not be empty");
+        return None;
+    }
+    Some(clean)
+}
+
+const BLOCK_TYPES: &str = "paragraph, heading, image, quote, embed, list or divider";
+
+/// Parses and validates a body (a JSON array of blocks); errors name paths like `body[3].level`.
+pub fn parse_body(raw: &Value, errors: &mut Errors) -> Vec<Block> {
+    let Some(items) = raw.as_array() else {
+        errors.push("body", "must be an array of blocks");
+        return Vec::new();
+    };
+    let mut blocks = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("body[{i}]");
+        let Some(obj) = item.as_object() else {
+            errors.push(path, "must be an object with a `type`");
+            continue;
+        };
+        let before = errors.0.len();
+        let block = match obj.get("type").and_then(Value::as_str) {
+            None => {
+                errors.push(
+                    format!("{path}.type"),
+                    format!("is required: one of {BLOCK_TYPES}"),
+                );
+                None
+            }
+            Some("paragraph") => {
+                let text = text_field(obj, &path, "text", errors);
+                inline_required(text, &format!("{path}.text"), errors).map(|text| Block::Paragraph { text })
+            }
+            Some("heading") => {
+                let level = match obj.get("level") {
+                    Some(Value::Number(n)) => match n.as_u64() {
+                        Some(l @ 2..=4) => Some(l as u8),
+                        _ => {
+                            errors.push(format!("{path}.level"), "must be 2, 3 or 4");
+                            None
+                        }
+                    },
+                    None | Some(Value::Null) => {
+                        errors.push(format!("{path}.level"), "is required (2, 3 or 4)");
+                        None
+                    }
+                    Some(_) => {
+                        errors.push(format!("{path}.level"), "must be 2, 3 or 4");
+                        None
+                    }
+                };
+                let text = text_field(obj, &path, "text", errors);
+                let text = inline_required(text, &format!("{path}.text"), errors);
+                match (level, text) {
+                    (Some(level), Some(text)) => Some(Block::Heading { level, text }),
+                    _ => None,
+                }
+            }
+            Some("image") => {
+                let image_id = text_field(obj, &path, "image_id", errors).filter(|id| {
+                    let ok = !id.trim().is_empty() && id.len() <= 100;
+                    if !ok {
+                        errors.push(format!("{path}.image_id"), "must be an image id");
+                    }
+                    ok
+                });
+                let caption = optional_text(obj, &path, "caption", errors).map(|c| sanitize_inline(&c));
+                image_id.map(|image_id| Block::Image {
+                    image_id: image_id.trim().to_owned(),
+                    caption,
+                    image: None,
+                })
+            }
+            Some("quote") => {
+                let text = text_field(obj, &path, "text", errors);
+                let text = inline_required(text, &format!("{path}.text"), errors);
+                let attribution = optional_text(obj, &path, "attribution", errors).map(|a| plain_text(&a));
+                text.map(|text| Block::Quote { text, attribution })
+            }
+            Some("embed") => {
+                let url = text_field(obj, &path, "url", errors).filter(|u| {
+                    let ok = url::Url::parse(u.trim()).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
+                    if !ok {
+                        errors.push(format!("{path}.url"), "must be an http(s) URL");
+                    }
+                    ok
+                });
+                let provider = optional_text(obj, &path, "provider", errors).map(|p| plain_text(&p));
+                url.map(|url| Block::Embed {
+                    url: url.trim().to_owned(),
+                    provider,
+                })
+            }
+            Some("list") => {
+                let ordered = match obj.get("ordered") {
+                    None | Some(Value::Null) => Some(false),
+                    Some(Value::Bool(b)) => Some(*b),
+                    Some(_) => {
+                        errors.push(format!("{path}.ordered"), "must be true or false");
+                        None
+                    }
+                };
+                let items = match obj.get("items") {
+                    Some(Value::Array(items)) if !items.is_empty() => {
+                        let mut out = Vec::new();
+                        for (j, item) in items.iter().enumerate() {
+                            let item_path = format!("{path}.items[{j}]");
+                            match item.as_str() {
+                                Some(s) => {
+                                    if let Some(clean) =
+                                        inline_required(Some(s.to_owned()), &item_path, errors)
+                                    {
+                                        out.push(clean);
+                                    }
+                                }
+                                None => errors.push(item_path, "must be a string"),
+                            }
+                        }
+                        Some(out)
+                    }
+                    Some(Value::Array(_)) => {
+                        errors.push(format!("{path}.items"), "must have at least one item");
+                        None
+                    }
+                    None | Some(Value::Null) => {
+                        errors.push(format!("{path}.items"), "is required");
+                        None
+                    }
+                    Some(_) => {
+                        errors.push(format!("{path}.items"), "must be an array of strings");
+                        None
+                    }
+                };
+                match (ordered, items) {
+                    (Some(ordered), Some(items)) => Some(Block::List { ordered, items }),
+                    _ => None,
+                }
+            }
+            Some("divider") => Some(Block::Divider {}),
+            Some(other) => {
+                errors.push(
+                    format!("{path}.type"),
+                    format!(
+                        "unknown block type `{}`: use {BLOCK_TYPES}",
+                        other.chars().take(40).collect::<String>()
+                    ),
+                );
+                None
+            }
+        };
+        if errors.0.len() == before
+            && let Some(block) = block
+        {
+            blocks.push(block);
+        }
+    }
+    blocks
+}
+
+/// The body as HTML, for front ends that do not render blocks themselves.
+pub fn render_html(blocks: &[Block]) -> String {
+    let mut html = String::new();
+    for block in blocks {
+        match block {
+            Block::Paragraph { text } => html.push_str(&format!("<p>{text}</p>\n")),
+            Block::Heading { level, text } => html.push_str(&format!("<h{level}>{text}</h{level}>\n")),
+            Block::Image {
+                image_id, caption, ..
+            } => {
+                html.push_str(&format!("<figure data-image-id=\"{}\">", escape_attr(image_id)));
+                if let Some(caption) = caption {
+                    html.push_str(&format!("<figcaption>{caption}</figcaption>"));
+                }
+                html.push_str("</figure>\n");
+            }
+            Block::Quote { text, attribution } => {
+                html.push_str(&format!("<blockquote><p>{text}</p>"));
+                if let Some(who) = attribution {
+                    html.push_str(&format!("<cite>{}</cite>", escape(who)));
+                }
+                html.push_str("</blockquote>\n");
+            }
+            Block::Embed { url, provider } => {
+                let label = provider.as_deref().unwrap_or(url);
+                html.push_str(&format!(
+                    "<figure class=\"embed\"><a href=\"{}\">{}</a></figure>\n",
+                    escape_attr(url),
+                    escape(label)
+                ));
+            }
+            Block::List { ordered, items } => {
+                let tag = if *ordered { "ol" } else { "ul" };
+                html.push_str(&format!("<{tag}>"));
+                for item in items {
+                    html.push_str(&format!("<li>{item}</li>"));
+                }
+                html.push_str(&format!("</{tag}>\n"));
+            }
+            Block::Divider {} => html.push_str("<hr>\n"),
+        }
+    }
+    html
+}
+
+/// The body's visible text (for search and word counts).
+pub fn body_text(blocks: &[Block]) -> String {
+    let mut parts = Vec::new();
+    for block in blocks {
+        match block {
+            Block::Paragraph { text } | Block::Heading { text, .. } => parts.push(plain_text(text)),
+            Block::Quote { text, attribution } => {
+                parts.push(plain_text(text));
+                if let Some(a) = attribution {
+                    parts.push(a.clone());
+                }
+            }
+            Block::Image { caption: Some(c), .. } => parts.push(plain_text(c)),
+            Block::List { items, .. } => parts.extend(items.iter().map(|i| plain_text(i))),
+            _ => {}
+        }
+    }
+    parts.join("\n")
+}
+
+pub fn word_count(text: &str) -> i32 {
+    text.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count() as i32
+}
+
+/// Minutes to read, at least 1 for any text.
+pub fn reading_minutes(words: i32) -> i32 {
+    if words <= 0 {
+        0
+    } else {
+        (words + WORDS_PER_MINUTE - 1) / WORDS_PER_MINUTE
+    }
+}
+
+/// A trimmed headline of 1–300 characters without markup.
+pub fn headline(raw: &str, errors: &mut Errors) -> Option<String> {
+    let text = plain_text(raw).trim().to_owned();
+    let len = text.chars().count();
+    if len == 0 {
+        errors.push("headline", "must not be empty");
+        None
+    } else if len > HEADLINE_MAX {
+        errors.push(
+            "headline",
+            format!("must be at most {HEADLINE_MAX} characters, not {len}"),
+        );
+        None
+    } else {
+        Some(text)
+    }
+}
+
+/// A plain standfirst of at most 1 000 characters.
+pub fn standfirst(raw: &str, errors: &mut Errors) -> Option<String> {
+    let text = plain_text(raw).trim().to_owned();
+    let len = text.chars().count();
+    if len > STANDFIRST_MAX {
+        errors.push(
+            "standfirst",
+            format!("must be at most {STANDFIRST_MAX} characters"),
+        );
+        None
+    } else {
+        Some(text)
+    }
+}
+
+/// A slug derived from free text: transliterated, lowercase, hyphenated, bounded.
+pub fn slugify(text: &str) -> String {
+    let s = slug::slugify(text);
+    let mut s: String = s.chars().take(SLUG_MAX - 8).collect();
+    while s.ends_with('-') {
+        s.pop();
+    }
+    if s.is_empty() { "untitled".to_owned() } else { s }
+}
+
+/// An explicit slug as given by an editor: lowercase letters, digits and single hyphens.
+pub fn parse_slug(raw: &str, field: &str, errors: &mut Errors) -> Option<String> {
+    let s = raw.trim();
+    let ok = !s.is_empty()
+        && s.len() <= SLUG_MAX
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--");
+    if ok {
+        Some(s.to_owned())
+    } else {
+        errors.push(
+            field,
+            "must be lowercase letters, digits and single hyphens (at most 200 characters)",
+        );
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn inline_text_keeps_only_bold_italic_and_links() {
+        let clean = sanitize_inline(
+            r#"<b>Bold</b> <script>alert(1)</script><a href="https://x.example" onclick="evil()">link</a> <img src=x onerror=alert(1)><span>s</span>"#,
+        );
+        assert!(clean.contains("<b>Bold</b>"));
+        assert!(!clean.contains("script"));
+        assert!(!clean.contains("onclick"));
+        assert!(!clean.contains("img"));
+        assert!(clean.contains("href=\"https://x.example\""));
+    }
+
+    #[test]
+    fn bad_blocks_are_reported_by_path() {
+        let mut errors = Errors::default();
+        parse_body(
+            &json!([{"type": "paragraph", "text": "ok"}, {"type": "heading", "level": 5, "text": "x"}, {"type": "video"}]),
+            &mut errors,
+        );
+        let fields: Vec<_> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["body[1].level", "body[2].type"]);
+    }
+
+    #[test]
+    fn slugs_are_transliterated() {
+        assert_eq!(slugify("Zürich façade: Ça va?"), "zurich-facade-ca-va");
+        assert_eq!(slugify("!!!"), "untitled");
+    }
+}

@@ -1,0 +1,244 @@
+//! Site settings (PRODUCT.md §8): `GET /api/v1/site` for front ends (name, description, logo,
+//! public URL, locale, social accounts) and admin `PATCH /api/v1/admin/site`. Stored as JSON
+//! values in the `site_settings` key/value table.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpRequest, HttpResponse, get, patch, web};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::auth::{AdminRole, Auth};
+use crate::db::schema::site_settings;
+use crate::db::{DbConn, StoreError};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::http::caching::{self, CacheInfo};
+use crate::startup::AppState;
+use crate::time::{now, utc};
+
+/// What a front end needs to render the masthead and share links.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Site {
+    #[schema(example = "The Harbour Gazette")]
+    pub name: String,
+    pub description: String,
+    /// The logo image, expanded (null until set; image expansion comes with the images module).
+    #[schema(value_type = Option<Object>)]
+    pub logo: Option<Value>,
+    /// The logo's image id, if set.
+    pub logo_image_id: Option<String>,
+    /// `MASTHEAD_PUBLIC_URL`.
+    pub public_url: String,
+    #[schema(example = "en-GB")]
+    pub locale: String,
+    /// Social accounts by network, e.g. `{"twitter": "@gazette", "facebook": "…"}`.
+    #[schema(value_type = Object)]
+    pub social: BTreeMap<String, String>,
+}
+
+/// Changes to the site settings; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema, Default)]
+pub struct UpdateSite {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// An image id, or null to remove the logo.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub logo_image_id: Option<Value>,
+    pub locale: Option<String>,
+    /// Replaces the social accounts (network → handle or URL).
+    #[schema(value_type = Option<Object>)]
+    pub social: Option<BTreeMap<String, String>>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+fn load(conn: &mut DbConn) -> Result<(BTreeMap<String, Value>, Option<NaiveDateTime>), StoreError> {
+    let rows: Vec<(String, String, NaiveDateTime)> = site_settings::table
+        .select((
+            site_settings::key,
+            site_settings::value,
+            site_settings::updated_at,
+        ))
+        .load(conn)?;
+    let latest = rows.iter().map(|r| r.2).max();
+    Ok((
+        rows.into_iter()
+            .filter_map(|(k, v, _)| serde_json::from_str(&v).ok().map(|v| (k, v)))
+            .collect(),
+        latest,
+    ))
+}
+
+fn put(conn: &mut DbConn, key: &str, value: &Value) -> Result<(), StoreError> {
+    let text = value.to_string();
+    let at = now();
+    let updated = diesel::update(site_settings::table.find(key))
+        .set((site_settings::value.eq(&text), site_settings::updated_at.eq(at)))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(site_settings::table)
+            .values((
+                site_settings::key.eq(key),
+                site_settings::value.eq(&text),
+                site_settings::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The site settings with defaults filled in.
+pub fn read(conn: &mut DbConn, public_url: &str) -> Result<(Site, Option<NaiveDateTime>), StoreError> {
+    let (map, latest) = load(conn)?;
+    let text = |k: &str, default: &str| map.get(k).and_then(Value::as_str).unwrap_or(default).to_owned();
+    let site = Site {
+        name: text("name", "Masthead"),
+        description: text("description", ""),
+        logo: None,
+        logo_image_id: map
+            .get("logo_image_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        public_url: public_url.to_owned(),
+        locale: text("locale", "en"),
+        social: map
+            .get("social")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default(),
+    };
+    Ok((site, latest))
+}
+
+/// Applies validated changes.
+pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
+    let mut errors = Vec::new();
+    let name = input.name.map(|n| n.trim().to_owned());
+    if name
+        .as_ref()
+        .is_some_and(|n| n.is_empty() || n.chars().count() > 200)
+    {
+        errors.push(FieldError::new("name", "must be 1–200 characters"));
+    }
+    if input
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 1000)
+    {
+        errors.push(FieldError::new("description", "must be at most 1000 characters"));
+    }
+    let locale_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 35
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if input.locale.as_deref().is_some_and(|l| !locale_ok(l.trim())) {
+        errors.push(FieldError::new(
+            "locale",
+            "must be a language tag such as en or en-GB",
+        ));
+    }
+    let logo = match &input.logo_image_id {
+        None => None,
+        Some(Value::Null) => Some(Value::Null),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 => {
+            Some(Value::String(s.trim().to_owned()))
+        }
+        Some(_) => {
+            errors.push(FieldError::new("logo_image_id", "must be an image id or null"));
+            None
+        }
+    };
+    if let Some(social) = &input.social {
+        for (k, v) in social {
+            if k.is_empty() || k.len() > 50 || v.len() > 500 {
+                errors.push(FieldError::new(
+                    format!("social.{k}"),
+                    "must be a short network name and value",
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors).into());
+    }
+    conn.transaction(|conn| {
+        if let Some(name) = name {
+            put(conn, "name", &Value::String(name))?;
+        }
+        if let Some(d) = input.description {
+            put(conn, "description", &Value::String(d.trim().to_owned()))?;
+        }
+        if let Some(l) = input.locale {
+            put(conn, "locale", &Value::String(l.trim().to_owned()))?;
+        }
+        if let Some(logo) = logo {
+            put(conn, "logo_image_id", &logo)?;
+        }
+        if let Some(social) = input.social {
+            put(
+                conn,
+                "social",
+                &serde_json::to_value(social).map_err(ApiError::internal)?,
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// The site: name, description, logo, public URL, locale and social accounts (cached).
+#[utoipa::path(
+    tag = "public",
+    params(("If-None-Match" = Option<String>, Header, description = "A previous ETag; 304 if unchanged")),
+    responses(
+        (status = 200, body = Site, headers(
+            ("ETag" = String, description = "Strong ETag of the body"),
+            ("Cache-Control" = String, description = "public, max-age=…, stale-while-revalidate=…"),
+            ("Surrogate-Key" = String, description = "site"))),
+        (status = 304, description = "Not modified")
+    )
+)]
+#[get("/site")]
+pub async fn get_site(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let public_url = state.settings.public_url.clone();
+    let (site, latest) = state.db.run(move |conn| read(conn, &public_url)).await?;
+    let info = CacheInfo::new(["site".to_owned()]).modified(latest.map(utc));
+    caching::respond(&req, &state.settings, &site, info)
+}
+
+/// Change the site settings (admin).
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["admin"])),
+    request_body = UpdateSite,
+    responses(
+        (status = 200, body = Site),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[patch("/admin/site")]
+pub async fn update_site(
+    state: web::Data<AppState>,
+    _auth: Auth<AdminRole>,
+    body: web::Json<UpdateSite>,
+) -> Result<web::Json<Site>, ApiError> {
+    let public_url = state.settings.public_url.clone();
+    let input = body.into_inner();
+    let (site, _) = state
+        .db
+        .run(move |conn| {
+            update(conn, input)?;
+            read(conn, &public_url)
+        })
+        .await?;
+    Ok(web::Json(site))
+}

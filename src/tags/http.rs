@@ -1,0 +1,304 @@
+//! Tag endpoints: public `/api/v1/tags…` (cached, with published article counts) and admin
+//! `/api/v1/admin/tags…` (editor+).
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::articles::model::{self, Errors};
+use crate::auth::{Auth, EditorRole};
+use crate::db::{DbConn, StoreError};
+use crate::error::{ApiError, Problem};
+use crate::http::caching::{self, CacheInfo};
+use crate::pagination::{Page, PageQuery, paginate};
+use crate::startup::AppState;
+use crate::tags::store::{self, TagChanges, TagRow};
+use crate::time::{new_id, now, utc};
+
+/// A tag.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Tag {
+    pub id: String,
+    #[schema(example = "climate")]
+    pub slug: String,
+    #[schema(example = "Climate")]
+    pub name: String,
+    pub description: String,
+    /// Published articles with this tag.
+    pub article_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn with_counts(conn: &mut DbConn, rows: Vec<TagRow>) -> Result<Vec<Tag>, StoreError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let counts = store::published_counts(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Tag {
+            article_count: counts.get(&r.id).copied().unwrap_or(0),
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            description: r.description,
+            created_at: utc(r.created_at),
+            updated_at: utc(r.updated_at),
+        })
+        .collect())
+}
+
+/// A new tag; the slug is derived from the name when absent.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateTag {
+    #[schema(example = "Climate")]
+    pub name: String,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Changes to a tag; absent fields stay.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct UpdateTag {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+}
+
+fn tag_name(raw: &str, errors: &mut Errors) -> Option<String> {
+    let name = model::plain_text(raw).trim().to_owned();
+    let len = name.chars().count();
+    if len == 0 || len > 100 {
+        errors.push("name", "must be 1–100 characters");
+        None
+    } else {
+        Some(name)
+    }
+}
+
+fn description(raw: &str, errors: &mut Errors) -> Option<String> {
+    let d = model::plain_text(raw).trim().to_owned();
+    if d.chars().count() > 1000 {
+        errors.push("description", "must be at most 1000 characters");
+        None
+    } else {
+        Some(d)
+    }
+}
+
+fn not_found(e: ApiError) -> ApiError {
+    match e {
+        ApiError::NotFound(_) => ApiError::not_found("tag"),
+        other => other,
+    }
+}
+
+/// Tags in slug order, with published article counts (cached like every public GET).
+#[utoipa::path(
+    tag = "public",
+    params(PageQuery,
+        ("If-None-Match" = Option<String>, Header, description = "A previous ETag; 304 if unchanged")),
+    responses(
+        (status = 200, body = Page<Tag>, headers(
+            ("ETag" = String, description = "Strong ETag of the body"),
+            ("Cache-Control" = String, description = "public, max-age=…, stale-while-revalidate=…"),
+            ("Surrogate-Key" = String, description = "tags tag:<slug> …"))),
+        (status = 304, description = "Not modified"),
+        (status = 400, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/tags")]
+pub async fn list_tags(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page.parse::<String>(&state.cursors)?;
+    let limit = page.limit;
+    let tags = state
+        .db
+        .run(move |conn| {
+            let rows = store::list(conn, page.after.as_deref(), limit)?;
+            with_counts(conn, rows)
+        })
+        .await?;
+    let mut keys = vec!["tags".to_owned()];
+    keys.extend(tags.iter().map(|t| format!("tag:{}", t.slug)));
+    let modified: Vec<_> = tags.iter().map(|t| t.updated_at).collect();
+    let page = paginate(tags, limit, &state.cursors, |t| t.slug.clone(), |t| t);
+    caching::respond(
+        &req,
+        &state.settings,
+        &page,
+        CacheInfo::new(keys).modified(modified),
+    )
+}
+
+/// One tag by slug.
+#[utoipa::path(
+    tag = "public",
+    params(("slug" = String, Path, description = "Tag slug"),
+        ("If-None-Match" = Option<String>, Header, description = "A previous ETag; 304 if unchanged")),
+    responses(
+        (status = 200, body = Tag, headers(
+            ("ETag" = String, description = "Strong ETag of the body"),
+            ("Cache-Control" = String, description = "public, max-age=…, stale-while-revalidate=…"),
+            ("Surrogate-Key" = String, description = "tag:<slug>"))),
+        (status = 304, description = "Not modified"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/tags/{slug}")]
+pub async fn get_tag(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug.into_inner();
+    let mut tags = state
+        .db
+        .run(move |conn| {
+            let row = store::find_by_slug(conn, &slug)?;
+            with_counts(conn, vec![row])
+        })
+        .await
+        .map_err(not_found)?;
+    let tag = tags.pop().ok_or_else(|| ApiError::not_found("tag"))?;
+    let info = CacheInfo::new([format!("tag:{}", tag.slug)]).modified([tag.updated_at]);
+    caching::respond(&req, &state.settings, &tag, info)
+}
+
+/// Create a tag (editor+).
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["editor"])),
+    request_body = CreateTag,
+    responses(
+        (status = 201, body = Tag),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/admin/tags")]
+pub async fn create_tag(
+    state: web::Data<AppState>,
+    _auth: Auth<EditorRole>,
+    body: web::Json<CreateTag>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.into_inner();
+    let mut errors = Errors::default();
+    let name = tag_name(&input.name, &mut errors);
+    let slug = match &input.slug {
+        Some(s) => model::parse_slug(s, "slug", &mut errors),
+        None => name.as_deref().map(model::slugify),
+    };
+    let description = description(input.description.as_deref().unwrap_or(""), &mut errors);
+    let (Some(name), Some(slug), Some(description)) = (name, slug, description) else {
+        return Err(ApiError::validation(errors.0));
+    };
+    let at = now();
+    let row = TagRow {
+        id: new_id(),
+        slug,
+        name,
+        description,
+        created_at: at,
+        updated_at: at,
+    };
+    let tag = state
+        .db
+        .run(move |conn| {
+            let row = store::insert(conn, &row)?;
+            with_counts(conn, vec![row])
+        })
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("tag vanished"))?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/tags/{}", tag.slug)))
+        .json(tag))
+}
+
+/// Change a tag (editor+).
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["editor"])),
+    params(("id" = String, Path, description = "Tag id")),
+    request_body = UpdateTag,
+    responses(
+        (status = 200, body = Tag),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[patch("/admin/tags/{id}")]
+pub async fn update_tag(
+    state: web::Data<AppState>,
+    _auth: Auth<EditorRole>,
+    id: web::Path<String>,
+    body: web::Json<UpdateTag>,
+) -> Result<web::Json<Tag>, ApiError> {
+    let input = body.into_inner();
+    let mut errors = Errors::default();
+    let changes = TagChanges {
+        name: input.name.as_deref().and_then(|n| tag_name(n, &mut errors)),
+        slug: input
+            .slug
+            .as_deref()
+            .and_then(|s| model::parse_slug(s, "slug", &mut errors)),
+        description: input
+            .description
+            .as_deref()
+            .and_then(|d| description(d, &mut errors)),
+        updated_at: None,
+    };
+    if !errors.0.is_empty() {
+        return Err(ApiError::validation(errors.0));
+    }
+    let id = id.into_inner();
+    let tag = state
+        .db
+        .run(move |conn| {
+            let row = store::update(conn, &id, changes)?;
+            with_counts(conn, vec![row])
+        })
+        .await
+        .map_err(not_found)?
+        .pop()
+        .ok_or_else(|| ApiError::internal("tag vanished"))?;
+    Ok(web::Json(tag))
+}
+
+/// Delete a tag (editor+); its articles are untagged, not deleted.
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["editor"])),
+    params(("id" = String, Path, description = "Tag id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[delete("/admin/tags/{id}")]
+pub async fn delete_tag(
+    state: web::Data<AppState>,
+    _auth: Auth<EditorRole>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    state
+        .db
+        .run(move |conn| store::delete(conn, &id))
+        .await
+        .map_err(not_found)?;
+    Ok(HttpResponse::NoContent().finish())
+}
