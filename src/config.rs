@@ -173,7 +173,11 @@ impl Settings {
             login_window: Duration::from_secs(parse_num(&get, "MASTHEAD_LOGIN_WINDOW_SECS", 300)?),
             comments_auto_approve: parse_bool(&get, "MASTHEAD_COMMENTS_AUTO_APPROVE", false)?,
             comments_per_minute: parse_num(&get, "MASTHEAD_COMMENTS_PER_MINUTE", 5)?,
-            comment_challenge_ttl: Duration::from_secs(parse_num(&get, "MASTHEAD_COMMENT_CHALLENGE_TTL_SECS", 600)?),
+            comment_challenge_ttl: Duration::from_secs(parse_num(
+                &get,
+                "MASTHEAD_COMMENT_CHALLENGE_TTL_SECS",
+                600,
+            )?),
         })
     }
 

@@ -20,6 +20,7 @@ pub struct DemoSummary {
     pub users: usize,
     pub tags: usize,
     pub articles: usize,
+    pub comments: usize,
     /// Slugs of every demo article, whether new or already there.
     pub slugs: Vec<String>,
 }
@@ -208,5 +209,43 @@ pub fn load(conn: &mut DbConn, passwords: &Passwords) -> anyhow::Result<DemoSumm
         articles::create(conn, snapshot, Some(&author)).map_err(fail)?;
         summary.articles += 1;
     }
+    if let Some(slug) = summary.slugs.first().cloned() {
+        summary.comments = demo_comments(conn, &slug).map_err(fail)?;
+    }
     Ok(summary)
+}
+
+/// Two approved reader comments and a reply on the first demo article, unless it has comments.
+fn demo_comments(conn: &mut DbConn, slug: &str) -> Result<usize, crate::db::StoreError> {
+    use crate::comments::model::{CommentStatus, NewCommentInput};
+    use crate::comments::store as comments;
+    let Some(article) = comments::public_article(conn, slug)? else {
+        return Ok(0);
+    };
+    if !comments::public_roots(conn, &article.id, None, 1)?.is_empty() {
+        return Ok(0);
+    }
+    let add = |conn: &mut DbConn, name: &str, body: &str, parent: Option<&str>| {
+        let input = NewCommentInput::parse(name, None, body, parent)?;
+        comments::insert(conn, &article.id, input, CommentStatus::Approved, "demo".into())
+    };
+    let first = add(
+        conn,
+        "Marta K.",
+        "I walk past the harbour wall every morning; good to finally read what the repairs involve.",
+        None,
+    )?;
+    add(
+        conn,
+        "Tom Reyes",
+        "Will the ferry timetable change while the work is going on?",
+        None,
+    )?;
+    add(
+        conn,
+        "Desk Editor",
+        "The harbour office says ferries keep their timetable; only the north quay closes.",
+        Some(&first.id),
+    )?;
+    Ok(3)
 }

@@ -98,13 +98,14 @@ fn demo(settings: &Settings) -> anyhow::Result<()> {
     let mut conn = db.get()?;
     let summary = masthead::demo::load(&mut conn, &passwords)?;
     println!(
-        "demo content: {} new articles, {} new tags, {} new users",
-        summary.articles, summary.tags, summary.users
+        "demo content: {} new articles, {} new tags, {} new users, {} new comments",
+        summary.articles, summary.tags, summary.users, summary.comments
     );
     let base = settings.bind.clone();
     println!("try: curl http://{base}/api/v1/articles");
     if let Some(slug) = summary.slugs.first() {
         println!("     curl http://{base}/api/v1/articles/{slug}");
+        println!("     curl http://{base}/api/v1/articles/{slug}/comments");
     }
     Ok(())
 }

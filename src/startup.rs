@@ -16,6 +16,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::auth::password::Passwords;
 use crate::auth::tokens::JwtKeys;
+use crate::comments::challenge::Challenges;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::{self, ApiError};
@@ -35,6 +36,8 @@ pub struct AppState {
     pub cursors: CursorCodec,
     pub login_by_address: KeyedLimiter,
     pub login_by_account: KeyedLimiter,
+    pub challenges: Challenges,
+    pub comment_limiter: KeyedLimiter,
 }
 
 impl AppState {
@@ -46,6 +49,11 @@ impl AppState {
             cursors: CursorCodec::new(secret),
             login_by_address: KeyedLimiter::new(settings.login_max_attempts, settings.login_window),
             login_by_account: KeyedLimiter::new(settings.login_max_attempts, settings.login_window),
+            challenges: Challenges::new(secret, settings.comment_challenge_ttl.as_secs()),
+            comment_limiter: KeyedLimiter::new(
+                settings.comments_per_minute,
+                std::time::Duration::from_secs(60),
+            ),
             db,
             settings,
         })
@@ -81,6 +89,7 @@ pub fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
 pub fn configure_routes(cfg: &mut ServiceConfig) {
     use crate::articles::http as articles;
     use crate::auth::{api_keys, http as auth};
+    use crate::comments::http as comments;
     use crate::tags::http as tags;
     use crate::users::http as users;
     cfg.service(health::healthz)
@@ -120,7 +129,14 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
                 .service(tags::update_tag)
                 .service(tags::delete_tag)
                 .service(crate::site::get_site)
-                .service(crate::site::update_site),
+                .service(crate::site::update_site)
+                .service(comments::challenge)
+                .service(comments::post_comment)
+                .service(comments::list_public)
+                .service(comments::moderation_list)
+                .service(comments::moderate)
+                .service(comments::bulk_moderate)
+                .service(comments::delete_comment),
         );
 }
 

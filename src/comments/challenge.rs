@@ -29,7 +29,11 @@ impl ChallengeClaims {
     }
 
     pub fn answer(&self) -> i32 {
-        if self.op == '-' { self.a - self.b } else { self.a + self.b }
+        if self.op == '-' {
+            self.a - self.b
+        } else {
+            self.a + self.b
+        }
     }
 
     pub fn expires_at(&self) -> DateTime<Utc> {
@@ -68,8 +72,9 @@ type HmacSha256 = Hmac<Sha256>;
 
 impl Challenges {
     pub fn new(secret: &[u8], ttl_secs: u64) -> Self {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(secret)
-            .unwrap_or_else(|_| <HmacSha256 as Mac>::new_from_slice(b"masthead").unwrap_or_else(|_| unreachable!()));
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(secret).unwrap_or_else(|_| {
+            <HmacSha256 as Mac>::new_from_slice(b"masthead").unwrap_or_else(|_| unreachable!())
+        });
         mac.update(b"masthead comment challenge key");
         Challenges {
             key: mac.finalize().into_bytes().to_vec(),
@@ -114,12 +119,19 @@ impl Challenges {
     /// Checks signature, expiry and answer; the caller then records the nonce as used.
     pub fn verify(&self, token: &str, answer: &str) -> Result<ChallengeClaims, ChallengeError> {
         let (payload, signature) = token.trim().split_once('.').ok_or(ChallengeError::Malformed)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| ChallengeError::Malformed)?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| ChallengeError::Malformed)?;
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.key).map_err(|_| ChallengeError::Malformed)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| ChallengeError::Malformed)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| ChallengeError::Malformed)?;
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.key).map_err(|_| ChallengeError::Malformed)?;
         mac.update(&payload);
-        mac.verify_slice(&signature).map_err(|_| ChallengeError::BadSignature)?;
-        let claims: ChallengeClaims = serde_json::from_slice(&payload).map_err(|_| ChallengeError::Malformed)?;
+        mac.verify_slice(&signature)
+            .map_err(|_| ChallengeError::BadSignature)?;
+        let claims: ChallengeClaims =
+            serde_json::from_slice(&payload).map_err(|_| ChallengeError::Malformed)?;
         if claims.exp <= Utc::now().timestamp() {
             return Err(ChallengeError::Expired);
         }
@@ -140,13 +152,19 @@ mod tests {
         let (token, claims) = challenges.issue();
         assert!(claims.question().ends_with(" = ?"));
         assert!(claims.answer() >= 0);
-        assert_eq!(challenges.verify(&token, &claims.answer().to_string()), Ok(claims));
+        assert_eq!(
+            challenges.verify(&token, &claims.answer().to_string()),
+            Ok(claims)
+        );
         let (token, claims) = challenges.issue();
         assert_eq!(
             challenges.verify(&token, &(claims.answer() + 1).to_string()),
             Err(ChallengeError::WrongAnswer)
         );
-        assert_eq!(challenges.verify(&token, "twelve"), Err(ChallengeError::WrongAnswer));
+        assert_eq!(
+            challenges.verify(&token, "twelve"),
+            Err(ChallengeError::WrongAnswer)
+        );
     }
 
     #[test]
@@ -165,7 +183,10 @@ mod tests {
             op: '+',
             exp: Utc::now().timestamp() - 1,
         };
-        assert_eq!(ours.verify(&ours.encode(&expired), "3"), Err(ChallengeError::Expired));
+        assert_eq!(
+            ours.verify(&ours.encode(&expired), "3"),
+            Err(ChallengeError::Expired)
+        );
         assert_eq!(ours.verify("garbage", "3"), Err(ChallengeError::Malformed));
     }
 }

@@ -96,7 +96,10 @@ impl NewCommentInput {
             author_name: name.to_owned(),
             author_email: email,
             body: text.to_owned(),
-            parent_id: parent_id.map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned),
+            parent_id: parent_id
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
         })
     }
 }
@@ -105,8 +108,9 @@ impl NewCommentInput {
 /// storing the address.
 pub fn address_hash(secret: &[u8], address: &str) -> String {
     use hmac::{Hmac, Mac};
-    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
-        .unwrap_or_else(|_| <Hmac<sha2::Sha256> as Mac>::new_from_slice(b"masthead").unwrap_or_else(|_| unreachable!()));
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| {
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(b"masthead").unwrap_or_else(|_| unreachable!())
+    });
     mac.update(b"comment address:");
     mac.update(address.as_bytes());
     hex::encode(mac.finalize().into_bytes())

@@ -77,6 +77,7 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        comments_changed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -134,7 +135,35 @@ diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(api_keys -> users (created_by));
+diesel::joinable!(comments -> articles (article_id));
+diesel::table! {
+    comments (id) {
+        id -> Text,
+        article_id -> Text,
+        parent_id -> Nullable<Text>,
+        root_id -> Text,
+        depth -> Integer,
+        author_name -> Text,
+        author_email -> Nullable<Text>,
+        body -> Text,
+        status -> Text,
+        address_hash -> Text,
+        removed -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    comment_challenges_used (nonce) {
+        nonce -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    comments,
+    comment_challenges_used,
     users,
     refresh_tokens,
     api_keys,

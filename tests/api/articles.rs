@@ -994,7 +994,11 @@ async fn the_demo_loader_publishes_original_articles_once() {
     let first = masthead::demo::load(&mut conn, &passwords).unwrap();
     assert!(first.articles >= 5 && first.tags >= 3 && first.users == 1);
     let again = masthead::demo::load(&mut conn, &passwords).unwrap();
-    assert_eq!((again.articles, again.tags, again.users), (0, 0, 0));
+    assert_eq!(
+        (again.articles, again.tags, again.users, again.comments),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(first.comments, 3);
 
     let list = app.get("/api/v1/articles").await.json();
     assert_eq!(list["data"].as_array().unwrap().len(), first.articles);
@@ -1005,4 +1009,11 @@ async fn the_demo_loader_publishes_original_articles_once() {
     assert!(!one["tags"].as_array().unwrap().is_empty());
     let local = app.get("/api/v1/tags/local").await.json();
     assert!(local["article_count"].as_i64().unwrap() >= 3);
+    assert_eq!(one["comment_count"], 3);
+    let comments = app
+        .get(&format!("/api/v1/articles/{}/comments", first.slugs[0]))
+        .await
+        .json();
+    assert_eq!(comments["data"].as_array().unwrap().len(), 2);
+    assert_eq!(comments["data"][0]["replies"].as_array().unwrap().len(), 1);
 }

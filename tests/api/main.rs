@@ -4,6 +4,7 @@
 
 mod articles;
 mod auth;
+mod comments;
 mod foundation;
 mod helpers;
 mod site;
