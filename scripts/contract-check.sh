@@ -21,6 +21,8 @@ TOOLS="${MASTHEAD_TOOLS_DIR:-$HOME/.cache/masthead-tools}"
 MAX_EXAMPLES="${CONTRACT_MAX_EXAMPLES:-25}"
 SEED="${CONTRACT_SEED:-20260701}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Redocly CLI: no usage telemetry, no update check.
+export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 BIN="$TARGET_DIR/debug/masthead"
 ADMIN_EMAIL="contract-admin@news.example.com"
@@ -48,7 +50,7 @@ if [ "$(cat "$CLIENT/node_modules/.contract-lock-sha256" 2>/dev/null)" != "$lock
   (cd "$CLIENT" && npm ci --no-audit --no-fund --prefer-offline --cache "$TOOLS/npm-cache")
   echo "$lock_sum" > "$CLIENT/node_modules/.contract-lock-sha256"
 fi
-echo "node $(node --version), $(cd "$CLIENT" && node_modules/.bin/tsc --version), redocly $(cd "$CLIENT" && node_modules/.bin/redocly --version)"
+echo "node $(node --version), $(cd "$CLIENT" && node_modules/.bin/tsc --version), redocly $(cd "$CLIENT" && node_modules/.bin/redocly --version 2>/dev/null)"
 
 # --- server ------------------------------------------------------------------------------
 step "build"
