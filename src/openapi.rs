@@ -65,7 +65,8 @@ impl Modify for SecuritySchemes {
 /// - a security requirement: 401 (missing, invalid or expired credentials) and, above the
 ///   lowest role, 403 (role too low), raised by the `Auth<…>` extractor.
 ///
-/// Every 401 also documents the `WWW-Authenticate` header that `ApiError` sends with it.
+/// Every 401 also documents the `WWW-Authenticate` header that `ApiError` sends with it, and
+/// every response under `/api/v1/admin` and `/api/v1/auth` its `Cache-Control: no-store`.
 /// An operation outside `/api/v1/admin` without a `security(...)` annotation is public and gets
 /// an explicit empty requirement (`security: []`); an admin operation without one is left
 /// undefined, so the Redocly lint (`security-defined`) and the contract test fail on it.
@@ -80,6 +81,7 @@ impl Modify for StandardResponses {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let has_path_params = path.contains('{');
             let editorial = path.starts_with("/api/v1/admin");
+            let no_store = editorial || path.starts_with("/api/v1/auth");
             for operation in [
                 &mut item.get,
                 &mut item.put,
@@ -98,6 +100,9 @@ impl Modify for StandardResponses {
                 }
                 document_standard_errors(operation, has_path_params);
                 describe_undescribed(operation);
+                if no_store {
+                    document_no_store(operation);
+                }
             }
         }
     }
@@ -158,6 +163,26 @@ fn document_standard_errors(operation: &mut Operation, has_path_params: bool) {
                     .description(Some("`Bearer`: how to authenticate"))
                     .build()
             });
+    }
+}
+
+/// Every answer of the editorial and session API carries `Cache-Control: no-store` (set by
+/// `standard_headers` and by `ApiError`): documented on each response, with the one value it may
+/// have, so Schemathesis checks it.
+fn document_no_store(operation: &mut Operation) {
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            response.headers.entry("Cache-Control".into()).or_insert_with(|| {
+                HeaderBuilder::new()
+                    .schema(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .enum_values(Some(["no-store"])),
+                    )
+                    .description(Some("Never cached: editorial and session answers"))
+                    .build()
+            });
+        }
     }
 }
 

@@ -238,3 +238,20 @@ async fn names_are_limited_as_the_spec_says() {
         assert_eq!(res.status, status, "{name:?}: {}", res.text());
     }
 }
+
+#[test]
+fn editorial_and_session_responses_document_cache_control_no_store() {
+    let spec = serde_json::to_value(masthead::startup::openapi()).unwrap();
+    for (path, method, op) in operations(&spec) {
+        if !(path.starts_with("/api/v1/admin") || path.starts_with("/api/v1/auth")) {
+            continue;
+        }
+        for (status, response) in op["responses"].as_object().unwrap() {
+            assert_eq!(
+                response["headers"]["Cache-Control"]["schema"]["enum"],
+                json!(["no-store"]),
+                "{method} {path} {status}"
+            );
+        }
+    }
+}
