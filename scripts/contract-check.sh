@@ -35,11 +35,15 @@ fail() { echo "contract-check: FAILED: $*" >&2; exit 1; }
 # --- tools -------------------------------------------------------------------------------
 step "tools"
 VENV="$TOOLS/venv"
-if ! "$VENV/bin/st" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
-  echo "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+REQUIREMENTS="$ROOT/scripts/contract/requirements.txt"
+req_sum=$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)
+if [ "$(cat "$VENV/.contract-requirements-sha256" 2>/dev/null)" != "$req_sum" ] ||
+  ! "$VENV/bin/st" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
+  echo "installing schemathesis $SCHEMATHESIS_VERSION (pinned with its dependencies) into $VENV"
   mkdir -p "$TOOLS"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQUIREMENTS" "schemathesis==$SCHEMATHESIS_VERSION"
+  echo "$req_sum" > "$VENV/.contract-requirements-sha256"
 fi
 "$VENV/bin/st" --version
 

@@ -59,7 +59,7 @@ impl Modify for SecuritySchemes {
 ///
 /// - a JSON request body: 400 (malformed JSON), 413 (over the body limit), 415 (not
 ///   `application/json`) and 422 (well-formed but invalid), all raised by the `JsonConfig`
-///   error handler before the handler runs;
+///   error handler before the handler runs; a multipart body likewise 400/413/415/422;
 /// - a query parameter: 400 (the `QueryConfig` error handler, bad `limit`/`cursor`);
 /// - a path parameter: 404 (the `PathConfig` error handler, or nothing under that id);
 /// - a security requirement: 401 (missing, invalid or expired credentials) and, above the
@@ -109,11 +109,12 @@ impl Modify for StandardResponses {
 }
 
 fn document_standard_errors(operation: &mut Operation, has_path_params: bool) {
-    let json_body = operation
+    let body_types: Vec<String> = operation
         .request_body
         .as_ref()
-        .is_some_and(|body| body.content.keys().any(|ct| ct.starts_with("application/json")));
-    if json_body {
+        .map(|body| body.content.keys().cloned().collect())
+        .unwrap_or_default();
+    if body_types.iter().any(|ct| ct.starts_with("application/json")) {
         add_problem(operation, 400, "The body is not well-formed JSON");
         add_problem(
             operation,
@@ -125,6 +126,24 @@ fn document_standard_errors(operation: &mut Operation, has_path_params: bool) {
             operation,
             422,
             "The body is well-formed but invalid; `errors` names each field",
+        );
+    }
+    if body_types.iter().any(|ct| ct.starts_with("multipart/form-data")) {
+        add_problem(operation, 400, "The body is not well-formed multipart/form-data");
+        add_problem(
+            operation,
+            413,
+            "The upload is larger than the limit (`MASTHEAD_MAX_UPLOAD_BYTES`, 20 MiB by default)",
+        );
+        add_problem(
+            operation,
+            415,
+            "The body or the uploaded file is of an unsupported type",
+        );
+        add_problem(
+            operation,
+            422,
+            "The form is well-formed but invalid; `errors` names each field",
         );
     }
     let has_query = operation

@@ -33,9 +33,11 @@ fn every_operation_documents_the_errors_shared_machinery_can_raise() {
                 missing.push(format!("{} {path}: no {status} ({why})", method.to_uppercase()));
             }
         };
-        if op["requestBody"]["content"].get("application/json").is_some() {
-            for status in ["400", "413", "415", "422"] {
-                expect(status, "JSON body");
+        for body in ["application/json", "multipart/form-data"] {
+            if op["requestBody"]["content"].get(body).is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    expect(status, body);
+                }
             }
         }
         let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
