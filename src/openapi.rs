@@ -1,7 +1,12 @@
 //! The OpenAPI document: its fixed parts (info, tags, security schemes, shared schemas) are
-//! declared here; every path is added by `utoipa-actix-web` as its route is registered.
+//! declared here; every path is added by `utoipa-actix-web` as its route is registered, and
+//! [`StandardResponses`] then documents the error answers every route shares.
 
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, HeaderBuilder, Ref, RefOr, Response, ResponseBuilder, Type, schema::ObjectBuilder,
+};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
@@ -14,8 +19,9 @@ use crate::error::{FieldError, Problem};
 serves published articles, images, tags and approved comments without authentication; the \
 editorial API (`/api/v1/admin/…`) needs a Bearer JWT or API key. Errors are RFC 9457 \
 `application/problem+json`.",
-        license(name = "MIT OR Apache-2.0")
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
+    servers((url = "/", description = "The server that serves this document")),
     components(schemas(Problem, FieldError)),
     modifiers(&SecuritySchemes),
     tags(
@@ -46,4 +52,216 @@ impl Modify for SecuritySchemes {
         );
         let _ = Http::new(HttpAuthScheme::Bearer);
     }
+}
+
+/// Documents the error responses that come from shared machinery rather than from a handler,
+/// so no route can forget them (and routes added later get them for free):
+///
+/// - a JSON request body: 400 (malformed JSON), 413 (over the body limit), 415 (not
+///   `application/json`) and 422 (well-formed but invalid), all raised by the `JsonConfig`
+///   error handler before the handler runs; a multipart body likewise 400/413/415/422;
+/// - a query parameter: 400 (the `QueryConfig` error handler, bad `limit`/`cursor`);
+/// - a path parameter: 404 (the `PathConfig` error handler, or nothing under that id);
+/// - a security requirement: 401 (missing, invalid or expired credentials) and, above the
+///   lowest role, 403 (role too low), raised by the `Auth<…>` extractor.
+///
+/// Every 401 also documents the `WWW-Authenticate` header that `ApiError` sends with it, and
+/// every response under `/api/v1/admin` and `/api/v1/auth` its `Cache-Control: no-store`.
+/// An operation outside `/api/v1/admin` without a `security(...)` annotation is public and gets
+/// an explicit empty requirement (`security: []`); an admin operation without one is left
+/// undefined, so the Redocly lint (`security-defined`) and the contract test fail on it.
+/// A status the handler already documents keeps the handler's description.
+///
+/// It runs on the finished document (see `startup::openapi`), because `utoipa-actix-web` adds
+/// the paths after `ApiDoc`'s own modifiers have run.
+pub struct StandardResponses;
+
+impl Modify for StandardResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_path_params = path.contains('{');
+            let editorial = path.starts_with("/api/v1/admin");
+            let no_store = editorial || path.starts_with("/api/v1/auth");
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if operation.security.is_none() && !editorial {
+                    operation.security = Some(Vec::new());
+                }
+                document_standard_errors(operation, has_path_params);
+                describe_undescribed(operation);
+                if no_store {
+                    document_no_store(operation);
+                }
+            }
+        }
+    }
+}
+
+fn document_standard_errors(operation: &mut Operation, has_path_params: bool) {
+    let body_types: Vec<String> = operation
+        .request_body
+        .as_ref()
+        .map(|body| body.content.keys().cloned().collect())
+        .unwrap_or_default();
+    if body_types.iter().any(|ct| ct.starts_with("application/json")) {
+        add_problem(operation, 400, "The body is not well-formed JSON");
+        add_problem(
+            operation,
+            413,
+            "The body is larger than the JSON limit (1 MiB by default)",
+        );
+        add_problem(operation, 415, "The body was not sent as `application/json`");
+        add_problem(
+            operation,
+            422,
+            "The body is well-formed but invalid; `errors` names each field",
+        );
+    }
+    if body_types.iter().any(|ct| ct.starts_with("multipart/form-data")) {
+        add_problem(operation, 400, "The body is not well-formed multipart/form-data");
+        add_problem(
+            operation,
+            413,
+            "The upload is larger than the limit (`MASTHEAD_MAX_UPLOAD_BYTES`, 20 MiB by default)",
+        );
+        add_problem(
+            operation,
+            415,
+            "The body or the uploaded file is of an unsupported type",
+        );
+        add_problem(
+            operation,
+            422,
+            "The form is well-formed but invalid; `errors` names each field",
+        );
+    }
+    let has_query = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+    if has_query {
+        add_problem(operation, 400, "A query parameter is invalid");
+    }
+    if has_path_params {
+        add_problem(operation, 404, "Nothing exists under this path");
+    }
+    let roles = required_roles(operation);
+    if let Some(roles) = roles {
+        add_problem(
+            operation,
+            401,
+            "Missing, invalid or expired credentials (a Bearer access token or API key)",
+        );
+        if roles.iter().any(|role| role != "contributor") {
+            add_problem(
+                operation,
+                403,
+                "The caller's role is below the one this operation needs",
+            );
+        }
+    }
+    if let Some(RefOr::T(unauthorized)) = operation.responses.responses.get_mut("401") {
+        unauthorized
+            .headers
+            .entry("WWW-Authenticate".into())
+            .or_insert_with(|| {
+                HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(Type::String))
+                    .description(Some("`Bearer`: how to authenticate"))
+                    .build()
+            });
+    }
+}
+
+/// Every answer of the editorial and session API carries `Cache-Control: no-store` (set by
+/// `standard_headers` and by `ApiError`): documented on each response, with the one value it may
+/// have, so Schemathesis checks it.
+fn document_no_store(operation: &mut Operation) {
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            response.headers.entry("Cache-Control".into()).or_insert_with(|| {
+                HeaderBuilder::new()
+                    .schema(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .enum_values(Some(["no-store"])),
+                    )
+                    .description(Some("Never cached: editorial and session answers"))
+                    .build()
+            });
+        }
+    }
+}
+
+/// A response documented without a description gets its status's reason phrase (`Created`,
+/// `Unauthorized`…): the description is required by OpenAPI and shown by every docs UI.
+fn describe_undescribed(operation: &mut Operation) {
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response
+            && response.description.trim().is_empty()
+        {
+            response.description = status
+                .parse::<u16>()
+                .ok()
+                .and_then(|code| actix_web::http::StatusCode::from_u16(code).ok())
+                .and_then(|code| code.canonical_reason())
+                .unwrap_or("Response")
+                .to_owned();
+        }
+    }
+}
+
+/// The roles named by the operation's security requirements; `None` when it needs none.
+fn required_roles(operation: &Operation) -> Option<Vec<String>> {
+    let requirements = operation.security.as_ref().filter(|r| !r.is_empty())?;
+    let value = serde_json::to_value(requirements).ok()?;
+    let mut roles = Vec::new();
+    let mut any = false;
+    for requirement in value.as_array().into_iter().flatten() {
+        for scopes in requirement.as_object().into_iter().flat_map(|o| o.values()) {
+            any = true;
+            roles.extend(
+                scopes
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|s| s.as_str().map(str::to_owned)),
+            );
+        }
+    }
+    any.then_some(roles)
+}
+
+/// A problem+json response, added only if the operation does not document `status` itself.
+fn add_problem(operation: &mut Operation, status: u16, description: &str) {
+    operation
+        .responses
+        .responses
+        .entry(status.to_string())
+        .or_insert_with(|| RefOr::T(problem_response(description)));
+}
+
+/// A response whose body is the shared `Problem` schema as `application/problem+json`.
+pub fn problem_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::error::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
 }

@@ -147,6 +147,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(configure_routes)
         .split_for_parts();
+    let mut spec = spec;
+    utoipa::Modify::modify(&crate::openapi::StandardResponses, &mut spec);
     spec
 }
 

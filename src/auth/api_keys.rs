@@ -17,12 +17,18 @@ use crate::time::{naive, new_id, now, utc};
 /// A new API key.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateApiKey {
-    #[schema(example = "Homepage renderer")]
+    /// 1–120 characters, not blank, no control characters.
+    #[schema(
+        example = "Homepage renderer",
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
-    /// `contributor`, `author`, `editor` or `admin`.
-    #[schema(example = "editor")]
+    #[schema(value_type = Role, example = "editor")]
     pub role: String,
-    /// When the key stops working (RFC 3339); never when absent.
+    /// When the key stops working (RFC 3339, in the future); never when absent.
+    #[schema(value_type = Option<String>, format = DateTime, example = "2030-01-01T00:00:00Z")]
     pub expires_at: Option<String>,
 }
 
@@ -71,7 +77,7 @@ impl From<ApiKeyRow> for ApiKey {
     security(("bearerAuth" = ["admin"])),
     request_body = CreateApiKey,
     responses(
-        (status = 201, body = CreatedApiKey),
+        (status = 201, body = CreatedApiKey, headers(("Location" = String, description = "The new key's URL"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -90,10 +96,14 @@ pub async fn create_api_key(
         expires_at,
     } = body.into_inner();
     let mut errors = Vec::new();
-    let name = name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 120 {
-        errors.push(FieldError::new("name", "must be 1 to 120 characters"));
+    // The same limits as the spec states: counted as sent, stored trimmed.
+    if name.trim().is_empty() || name.chars().count() > 120 || name.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "name",
+            "must be 1 to 120 characters, not blank, without control characters",
+        ));
     }
+    let name = name.trim().to_owned();
     let role = Role::parse(&role);
     if role.is_none() {
         errors.push(FieldError::new(

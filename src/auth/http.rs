@@ -57,7 +57,8 @@ pub struct Me {
 #[derive(Deserialize, ToSchema)]
 pub struct PasswordChange {
     pub current_password: String,
-    /// At least 12 characters.
+    /// 12 to 1024 characters.
+    #[schema(min_length = 12, max_length = 1024)]
     pub new_password: String,
 }
 
@@ -257,6 +258,8 @@ pub async fn me(state: web::Data<AppState>, auth: Auth<ContributorRole>) -> Resu
 }
 
 /// Change your own password. Every session of the account ends (log in again).
+///
+/// A wrong `current_password` is 403.
 #[utoipa::path(
     tag = "auth",
     security(("bearerAuth" = ["contributor"])),
@@ -265,8 +268,8 @@ pub async fn me(state: web::Data<AppState>, auth: Auth<ContributorRole>) -> Resu
         (status = 204, description = "Changed; all sessions were revoked"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")
+        (status = 403, description = "The current password is wrong, or the caller is an API key", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The new password is too short or too long", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/auth/password")]
@@ -303,7 +306,9 @@ pub async fn change_password(
     })
     .await
     .map_err(ApiError::internal)??
-    .ok_or_else(|| ApiError::invalid("current_password", "is not your current password"))?;
+    // 403, not 422: the request is well-formed and valid, the caller just failed to prove they
+    // know the password (and not 401: their token is fine, a client must not log them out).
+    .ok_or_else(|| ApiError::Forbidden("The current password is not correct".into()))?;
     state
         .db
         .run(move |conn| {

@@ -44,26 +44,41 @@ impl From<UserRow> for User {
 /// A new user.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUser {
-    #[schema(example = "maria.lopez@news.example.com")]
+    /// Unique, compared case-insensitively.
+    #[schema(example = "maria.lopez@news.example.com", format = Email, max_length = 254)]
     pub email: String,
-    #[schema(example = "María López")]
+    /// Shown in bylines: 1–120 characters, not blank, no control characters.
+    #[schema(
+        example = "María López",
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub display_name: String,
-    /// `contributor`, `author`, `editor` or `admin`.
-    #[schema(example = "author")]
+    #[schema(value_type = Role, example = "author")]
     pub role: String,
-    /// At least 12 characters.
+    /// 12 to 1024 characters.
+    #[schema(min_length = 12, max_length = 1024, example = "correct horse battery staple")]
     pub password: String,
 }
 
 /// Changes to a user; absent fields stay as they are.
 #[derive(Deserialize, ToSchema, Default)]
 pub struct UpdateUser {
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub display_name: Option<String>,
+    #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
     /// Disabling ends the user's sessions at once.
     pub disabled: Option<bool>,
-    /// Sets a new password (at least 12 characters) and ends the user's sessions.
+    /// Sets a new password (12 to 1024 characters) and ends the user's sessions.
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: Option<String>,
 }
 
@@ -111,6 +126,14 @@ fn map_not_found(e: ApiError) -> ApiError {
         ApiError::NotFound(_) => ApiError::not_found(NOT_FOUND),
         other => other,
     }
+}
+
+/// Whether a signed-in admin (not an API key) is acting on their own account. An admin cannot
+/// delete, disable or demote themselves, nor set their own password without the current one
+/// (`POST /api/v1/auth/password`): a stolen access token must not be able to take the account
+/// over or lock its owner out.
+fn is_self(auth: &Auth<AdminRole>, id: &str) -> bool {
+    auth.principal.api_key_id.is_none() && auth.principal.user_id.as_deref() == Some(id)
 }
 
 /// List users (admin).
@@ -206,7 +229,8 @@ pub async fn get_user(
 /// Change a user (admin): details, role, disabled, password.
 ///
 /// Disabling a user or setting their password ends their sessions at once. The last enabled
-/// admin cannot be demoted or disabled (409).
+/// admin cannot be demoted or disabled (409); nor can signed-in admins disable or demote
+/// themselves or set their own password here (409: use `POST /api/v1/auth/password`).
 #[utoipa::path(
     tag = "editorial",
     security(("bearerAuth" = ["admin"])),
@@ -218,18 +242,31 @@ pub async fn get_user(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last enabled admin would be lost, the email is taken, or an admin tried to disable, demote or re-password themselves", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
     )
 )]
 #[patch("/admin/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
-    _auth: Auth<AdminRole>,
+    auth: Auth<AdminRole>,
     id: web::Path<String>,
     body: web::Json<UpdateUser>,
 ) -> Result<web::Json<User>, ApiError> {
     let input = body.into_inner();
+    if is_self(&auth, &id) {
+        if input.disabled == Some(true) {
+            return Err(ApiError::Conflict("You cannot disable your own account".into()));
+        }
+        if input.role.as_deref().is_some_and(|r| r != Role::Admin.as_str()) {
+            return Err(ApiError::Conflict("You cannot lower your own role".into()));
+        }
+        if input.password.is_some() {
+            return Err(ApiError::Conflict(
+                "Change your own password with POST /api/v1/auth/password (it needs the current one)".into(),
+            ));
+        }
+    }
     let mut v = Validator::default();
     let email = input
         .email
@@ -277,7 +314,8 @@ pub async fn update_user(
     Ok(web::Json(row.into()))
 }
 
-/// Delete a user (admin). The last enabled admin cannot be deleted (409).
+/// Delete a user (admin). The last enabled admin cannot be deleted, nor can a signed-in admin
+/// delete themselves (409).
 #[utoipa::path(
     tag = "editorial",
     security(("bearerAuth" = ["admin"])),
@@ -287,15 +325,18 @@ pub async fn update_user(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "The last enabled admin, or the caller's own account", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[delete("/admin/users/{id}")]
 pub async fn delete_user(
     state: web::Data<AppState>,
-    _auth: Auth<AdminRole>,
+    auth: Auth<AdminRole>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    if is_self(&auth, &id) {
+        return Err(ApiError::Conflict("You cannot delete your own account".into()));
+    }
     let id = id.into_inner();
     state
         .db

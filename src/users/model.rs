@@ -12,7 +12,7 @@ pub struct Email {
 impl Email {
     pub fn parse(raw: &str, field: &str) -> Result<Email, FieldError> {
         let trimmed = raw.trim();
-        let valid = trimmed.len() <= 254
+        let valid = raw.chars().count() <= 254
             && trimmed.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
             })
@@ -27,13 +27,18 @@ impl Email {
     }
 }
 
-/// The name shown as an article's byline.
+/// The name shown as an article's byline: 1–120 characters as sent (the same limits the spec
+/// states, so a client validating against the spec agrees with the server), not blank, no
+/// control characters; stored trimmed.
 pub fn display_name(raw: &str, field: &str) -> Result<String, FieldError> {
+    if raw.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
     let name = raw.trim();
     if name.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
     }
-    if name.chars().count() > 120 {
+    if raw.chars().count() > 120 {
         return Err(FieldError::new(field, "must be at most 120 characters"));
     }
     Ok(name.to_owned())

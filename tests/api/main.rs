@@ -5,6 +5,7 @@
 mod articles;
 mod auth;
 mod comments;
+mod contract;
 mod foundation;
 mod helpers;
 mod site;

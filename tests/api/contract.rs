@@ -1,0 +1,259 @@
+//! The API contract as the spec states it: every operation documents the errors that shared
+//! machinery (JSON extractor, auth extractor, path parsing) can raise, every error is
+//! problem+json, and the rules that keep an admin from locking themselves out (which also keep
+//! Schemathesis, run by scripts/contract-check.sh, from locking out its own session).
+
+use actix_web::http::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_EMAIL, TestApp};
+
+const METHODS: [&str; 5] = ["get", "put", "post", "patch", "delete"];
+
+fn operations(spec: &Value) -> Vec<(String, String, Value)> {
+    let mut ops = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if let Some(op) = item.get(method) {
+                ops.push((path.clone(), method.to_owned(), op.clone()));
+            }
+        }
+    }
+    ops
+}
+
+#[test]
+fn every_operation_documents_the_errors_shared_machinery_can_raise() {
+    let spec = serde_json::to_value(masthead::startup::openapi()).unwrap();
+    let mut missing = Vec::new();
+    for (path, method, op) in operations(&spec) {
+        let responses = op["responses"].as_object().expect("responses");
+        let mut expect = |status: &str, why: &str| {
+            if !responses.contains_key(status) {
+                missing.push(format!("{} {path}: no {status} ({why})", method.to_uppercase()));
+            }
+        };
+        for body in ["application/json", "multipart/form-data"] {
+            if op["requestBody"]["content"].get(body).is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    expect(status, body);
+                }
+            }
+        }
+        let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+        if secured {
+            expect("401", "security requirement");
+        }
+        if path.contains('{') {
+            expect("404", "path parameter");
+        }
+        if path.starts_with("/api/v1/admin") && !secured {
+            missing.push(format!(
+                "{} {path}: editorial but no security requirement",
+                method.to_uppercase()
+            ));
+        }
+        if op.get("security").is_none() {
+            missing.push(format!(
+                "{} {path}: security neither required nor declared public",
+                method.to_uppercase()
+            ));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "undocumented responses:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn every_error_response_is_a_described_problem_json() {
+    let spec = serde_json::to_value(masthead::startup::openapi()).unwrap();
+    let mut wrong = Vec::new();
+    for (path, method, op) in operations(&spec) {
+        for (status, response) in op["responses"].as_object().expect("responses") {
+            let name = format!("{} {path} {status}", method.to_uppercase());
+            if response["description"].as_str().unwrap_or("").trim().is_empty() {
+                wrong.push(format!("{name}: no description"));
+            }
+            if !(status.starts_with('4') || status.starts_with('5')) {
+                continue;
+            }
+            let content = response["content"].as_object().cloned().unwrap_or_default();
+            let keys: Vec<&String> = content.keys().collect();
+            if keys != ["application/problem+json"]
+                || content["application/problem+json"]["schema"]["$ref"] != "#/components/schemas/Problem"
+            {
+                wrong.push(format!(
+                    "{name}: body is not the Problem schema as application/problem+json"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_401_documents_the_www_authenticate_header() {
+    let spec = serde_json::to_value(masthead::startup::openapi()).unwrap();
+    for (path, method, op) in operations(&spec) {
+        if let Some(unauthorized) = op["responses"].get("401") {
+            assert!(
+                unauthorized["headers"].get("WWW-Authenticate").is_some(),
+                "{method} {path}: 401 without WWW-Authenticate"
+            );
+        }
+    }
+}
+
+async fn own_id(app: &TestApp, token: &str) -> String {
+    let me = app
+        .request(Method::GET, "/api/v1/auth/me")
+        .bearer(token)
+        .send()
+        .await;
+    me.assert_status(200);
+    me.json()["id"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn an_admin_cannot_delete_disable_demote_or_repassword_themselves() {
+    let app = TestApp::spawn().await;
+    // A second admin exists, so the last-admin rule is not what refuses.
+    app.user_with_role("admin").await;
+    let token = app.admin_token().await;
+    let id = own_id(&app, &token).await;
+    let path = format!("/api/v1/admin/users/{id}");
+
+    for body in [
+        json!({"disabled": true}),
+        json!({"role": "editor"}),
+        json!({"password": "a new password without the old one"}),
+    ] {
+        let res = app.patch(&path, &body).bearer(&token).send().await;
+        let problem = res.assert_problem(409);
+        assert!(
+            problem["detail"].as_str().unwrap().contains("own"),
+            "{body}: {problem}"
+        );
+    }
+    app.request(Method::DELETE, &path)
+        .bearer(&token)
+        .send()
+        .await
+        .assert_problem(409);
+
+    // Still signed in, still an enabled admin; harmless own changes still work.
+    let me = app
+        .request(Method::GET, "/api/v1/auth/me")
+        .bearer(&token)
+        .send()
+        .await;
+    me.assert_status(200);
+    assert_eq!(me.json()["email"], ADMIN_EMAIL);
+    assert_eq!(me.json()["role"], "admin");
+    let renamed = app
+        .patch(
+            &path,
+            &json!({"display_name": "Editor in Chief", "role": "admin", "disabled": false}),
+        )
+        .bearer(&token)
+        .send()
+        .await;
+    renamed.assert_status(200);
+    assert_eq!(renamed.json()["display_name"], "Editor in Chief");
+}
+
+#[actix_web::test]
+async fn another_admin_can_still_disable_and_delete_an_admin() {
+    let app = TestApp::spawn().await;
+    let (other_id, _) = app.user_with_role("admin").await;
+    let token = app.admin_token().await;
+    let path = format!("/api/v1/admin/users/{other_id}");
+    app.patch(&path, &json!({"disabled": true}))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_status(200);
+    app.request(Method::DELETE, &path)
+        .bearer(&token)
+        .send()
+        .await
+        .assert_status(204);
+}
+
+#[actix_web::test]
+async fn a_wrong_current_password_is_403_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let res = app
+        .post(
+            "/api/v1/auth/password",
+            &json!({"current_password": "certainly not the password", "new_password": "a brand new passphrase"}),
+        )
+        .bearer(&token)
+        .send()
+        .await;
+    res.assert_problem(403);
+    app.request(Method::GET, "/api/v1/auth/me")
+        .bearer(&token)
+        .send()
+        .await
+        .assert_status(200);
+}
+
+#[actix_web::test]
+async fn names_are_limited_as_the_spec_says() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let user = |name: &str| {
+        json!({"email": format!("{}@news.example.com", uuid::Uuid::new_v4().simple()),
+               "display_name": name, "role": "author", "password": "long enough password"})
+    };
+    // 120 characters as sent is the limit, padding included; control characters and blanks fail.
+    let padded = format!("  {}", "a".repeat(119));
+    for (name, status) in [
+        ("a".repeat(120), 201),
+        (padded, 422),
+        ("Ana\u{7}Ruiz".to_owned(), 422),
+        ("\u{a0} ".to_owned(), 422),
+        ("  Ana Ruiz ".to_owned(), 201),
+    ] {
+        let res = app
+            .post("/api/v1/admin/users", &user(&name))
+            .bearer(&token)
+            .send()
+            .await;
+        assert_eq!(res.status, status, "{name:?}: {}", res.text());
+    }
+    for (name, status) in [
+        (" ".to_owned(), 422),
+        ("k".repeat(121), 422),
+        ("Feed\nreader".to_owned(), 422),
+    ] {
+        let res = app
+            .post("/api/v1/admin/api-keys", &json!({"name": name, "role": "editor"}))
+            .bearer(&token)
+            .send()
+            .await;
+        assert_eq!(res.status, status, "{name:?}: {}", res.text());
+    }
+}
+
+#[test]
+fn editorial_and_session_responses_document_cache_control_no_store() {
+    let spec = serde_json::to_value(masthead::startup::openapi()).unwrap();
+    for (path, method, op) in operations(&spec) {
+        if !(path.starts_with("/api/v1/admin") || path.starts_with("/api/v1/auth")) {
+            continue;
+        }
+        for (status, response) in op["responses"].as_object().unwrap() {
+            assert_eq!(
+                response["headers"]["Cache-Control"]["schema"]["enum"],
+                json!(["no-store"]),
+                "{method} {path} {status}"
+            );
+        }
+    }
+}
