@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod images;
 pub mod openapi;
 pub mod pagination;
 pub mod ratelimit;

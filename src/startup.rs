@@ -35,6 +35,8 @@ pub struct AppState {
     pub cursors: CursorCodec,
     pub login_by_address: KeyedLimiter,
     pub login_by_account: KeyedLimiter,
+    /// Image bytes (originals and renditions) and the locks that generate each rendition once.
+    pub media: Arc<crate::images::Media>,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
             cursors: CursorCodec::new(secret),
             login_by_address: KeyedLimiter::new(settings.login_max_attempts, settings.login_window),
             login_by_account: KeyedLimiter::new(settings.login_max_attempts, settings.login_window),
+            media: Arc::new(crate::images::Media::from_settings(&settings)),
             db,
             settings,
         })
@@ -80,10 +83,13 @@ pub fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
 /// so the spec and the routes come from the same place.
 pub fn configure_routes(cfg: &mut ServiceConfig) {
     use crate::auth::{api_keys, http as auth};
+    use crate::images::{http as images, media};
     use crate::users::http as users;
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
+        .service(media::original)
+        .service(media::rendition)
         .service(
             utoipa_actix_web::scope("/api/v1")
                 .service(auth::login)
@@ -98,7 +104,13 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
                 .service(users::delete_user)
                 .service(api_keys::create_api_key)
                 .service(api_keys::list_api_keys)
-                .service(api_keys::revoke_api_key),
+                .service(api_keys::revoke_api_key)
+                .service(images::upload_image)
+                .service(images::list_images)
+                .service(images::admin_get_image)
+                .service(images::update_image)
+                .service(images::delete_image)
+                .service(images::get_image),
         );
 }
 

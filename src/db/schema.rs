@@ -52,6 +52,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    images (id) {
+        id -> Text,
+        content_type -> Text,
+        width -> Integer,
+        height -> Integer,
+        bytes -> BigInt,
+        sha256 -> Text,
+        storage_key -> Text,
+        caption -> Nullable<Text>,
+        credit -> Nullable<Text>,
+        source -> Nullable<Text>,
+        alt_text -> Nullable<Text>,
+        copyright -> Nullable<Text>,
+        focal_x -> Double,
+        focal_y -> Double,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(images -> users (created_by));
 diesel::joinable!(api_keys -> users (created_by));
-diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, api_keys, site_settings);
+diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, api_keys, site_settings, images);

@@ -5,3 +5,4 @@
 mod auth;
 mod foundation;
 mod helpers;
+mod images;
