@@ -187,3 +187,12 @@ pub fn load_demo_images(
     }
     Ok(ids)
 }
+
+/// [`load_demo_images`] with the media store and pixel limit of `settings` (for `masthead demo`).
+pub fn load_with_settings(
+    conn: &mut DbConn,
+    settings: &crate::config::Settings,
+) -> Result<Vec<String>, StoreError> {
+    let media = crate::images::Media::from_settings(settings);
+    load_demo_images(conn, media.store.as_ref(), settings.max_image_pixels)
+}
