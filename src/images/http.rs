@@ -302,7 +302,11 @@ fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
 
 /// Reads the multipart body: the `file` field streamed into memory with the byte limit enforced
 /// as it arrives (413 as soon as it is exceeded), metadata fields up to 16 KiB each.
-async fn read_upload(mut payload: Multipart, max_bytes: usize) -> Result<(Vec<u8>, UploadMeta), ApiError> {
+async fn read_upload(
+    mut payload: Multipart,
+    max_bytes: usize,
+    declared: Option<usize>,
+) -> Result<(Vec<u8>, UploadMeta), ApiError> {
     let mut file: Option<Vec<u8>> = None;
     let mut meta = UploadMeta::default();
     let mut errors = Vec::new();
@@ -313,7 +317,9 @@ async fn read_upload(mut payload: Multipart, max_bytes: usize) -> Result<(Vec<u8
             if file.is_some() {
                 errors.push(FieldError::new("file", "send exactly one file"));
             }
-            let mut bytes = Vec::new();
+            // Sized from the declared body length (already checked against the limit) so the
+            // buffer is not regrown and copied on the way up.
+            let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(max_bytes));
             while let Some(chunk) = field.next().await {
                 let chunk = chunk.map_err(multipart_error)?;
                 if bytes.len() + chunk.len() > max_bytes {
@@ -423,7 +429,7 @@ pub async fn upload_image(
             "The upload exceeds the limit of {max_bytes} bytes"
         )));
     }
-    let (bytes, meta) = read_upload(payload, max_bytes).await?;
+    let (bytes, meta) = read_upload(payload, max_bytes, declared).await?;
     let max_pixels = state.settings.max_image_pixels;
     let checked = web::block(move || process::check_upload(&bytes, max_pixels))
         .await
