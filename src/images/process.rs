@@ -548,4 +548,66 @@ mod tests {
             "rotated by the kept orientation"
         );
     }
+
+    fn png_chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn png_text_and_exif_chunks_are_dropped_and_orientation_kept() {
+        let png = encode(&DynamicImage::new_rgb8(6, 3), OutputFormat::Png).unwrap();
+        // Insert an eXIf (orientation 6 plus a fake GPS payload) and a tEXt chunk after IHDR.
+        let ihdr_end = 8 + 25;
+        let mut exif = orientation_tiff(6);
+        exif.extend_from_slice(b"GPSGPS");
+        let mut tagged = png[..ihdr_end].to_vec();
+        tagged.extend_from_slice(&png_chunk(b"eXIf", &exif));
+        tagged.extend_from_slice(&png_chunk(b"tEXt", b"Location\x0052.5N 13.4E"));
+        tagged.extend_from_slice(&png[ihdr_end..]);
+        let stripped = strip_png(&tagged, 6).unwrap();
+        assert!(!stripped.windows(3).any(|w| w == b"GPS"));
+        assert!(!stripped.windows(8).any(|w| w == b"Location"));
+        let decoded = decode(&stripped, ImageKind::Png, 1000).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (3, 6));
+        assert!(
+            strip_png(&tagged[..tagged.len() - 12], 1).is_err(),
+            "no IEND = truncated"
+        );
+    }
+
+    #[test]
+    fn webp_exif_and_xmp_chunks_are_dropped_and_the_file_stays_valid() {
+        let simple = encode(&DynamicImage::new_rgba8(5, 4), OutputFormat::Webp).unwrap();
+        let vp8l = &simple[12..];
+        // VP8X with the EXIF and XMP flags, canvas 5×4, then the image, EXIF and XMP chunks.
+        let mut body = b"WEBP".to_vec();
+        body.extend_from_slice(b"VP8X");
+        body.extend_from_slice(&10u32.to_le_bytes());
+        body.extend_from_slice(&[0x08 | 0x04 | 0x10, 0, 0, 0, 4, 0, 0, 3, 0, 0]);
+        body.extend_from_slice(vp8l);
+        for (fourcc, data) in [
+            (&b"EXIF"[..], &b"MM\x00\x2aGPSGPS"[..]),
+            (b"XMP ", b"<x:xmpmeta>GPS</x:xmpmeta>"),
+        ] {
+            body.extend_from_slice(fourcc);
+            body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            body.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                body.push(0);
+            }
+        }
+        let mut file = b"RIFF".to_vec();
+        file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        file.extend_from_slice(&body);
+        let stripped = strip_webp(&file).unwrap();
+        assert!(!stripped.windows(3).any(|w| w == b"GPS"));
+        assert_eq!(stripped[20] & 0x0C, 0, "EXIF and XMP flags cleared");
+        let decoded = decode(&stripped, ImageKind::Webp, 1000).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (5, 4));
+    }
 }
