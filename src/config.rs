@@ -46,6 +46,13 @@ pub struct Settings {
     pub run_migrations: bool,
     pub json_limit_bytes: usize,
     pub max_upload_bytes: usize,
+    /// Largest image accepted, in pixels (width × height); bigger uploads are refused (422)
+    /// before any pixel buffer is allocated.
+    pub max_image_pixels: u64,
+    /// The rendition widths `/media/{id}?w=` may ask for (sorted, ascending).
+    pub image_widths: Vec<u32>,
+    /// The rendition heights `/media/{id}?h=` may ask for (sorted, ascending).
+    pub image_heights: Vec<u32>,
     pub cache_max_age: u32,
     pub cache_stale_while_revalidate: u32,
     pub article_path: String,
@@ -155,6 +162,9 @@ impl Settings {
             run_migrations: parse_bool(&get, "MASTHEAD_RUN_MIGRATIONS", true)?,
             json_limit_bytes: parse_num(&get, "MASTHEAD_JSON_LIMIT_BYTES", 1024 * 1024)?,
             max_upload_bytes: parse_num(&get, "MASTHEAD_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)?,
+            max_image_pixels: parse_num(&get, "MASTHEAD_MAX_IMAGE_PIXELS", 50_000_000)?,
+            image_widths: parse_sizes(&get, "MASTHEAD_IMAGE_WIDTHS", &[320, 640, 960, 1280, 1920])?,
+            image_heights: parse_sizes(&get, "MASTHEAD_IMAGE_HEIGHTS", &[180, 360, 540, 720, 1080])?,
             cache_max_age: parse_num(&get, "MASTHEAD_CACHE_MAX_AGE", 60)?,
             cache_stale_while_revalidate: parse_num(&get, "MASTHEAD_CACHE_STALE_WHILE_REVALIDATE", 600)?,
             article_path: get("MASTHEAD_ARTICLE_PATH").unwrap_or_else(|| "/{yyyy}/{mm}/{slug}".into()),
@@ -234,6 +244,32 @@ fn parse_ips(
         .unwrap_or(Ok(Vec::new()))
 }
 
+/// A comma-separated list of rendition sizes (1–8192 pixels, at most 32 of them), sorted.
+fn parse_sizes(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &[u32],
+) -> Result<Vec<u32>, ConfigError> {
+    let Some(raw) = get(name) else {
+        return Ok(default.to_vec());
+    };
+    let mut sizes = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.parse::<u32>() {
+            Ok(n) if (1..=8192).contains(&n) => Ok(n),
+            _ => Err(invalid(name, format!("`{p}` is not a size between 1 and 8192"))),
+        })
+        .collect::<Result<Vec<u32>, _>>()?;
+    sizes.sort_unstable();
+    sizes.dedup();
+    if sizes.is_empty() || sizes.len() > 32 {
+        return Err(invalid(name, "needs between 1 and 32 sizes"));
+    }
+    Ok(sizes)
+}
+
 fn parse_num<T: std::str::FromStr>(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -296,5 +332,18 @@ mod tests {
         let err = settings(&[("MASTHEAD_MAX_UPLOAD_BYTES", "lots")]).expect_err("must refuse");
         assert!(err.to_string().contains("MASTHEAD_MAX_UPLOAD_BYTES"));
         assert!(settings(&[("MASTHEAD_DATABASE_URL", "mysql://x")]).is_err());
+    }
+
+    #[test]
+    fn rendition_sizes_are_parsed_sorted_and_bounded() {
+        let s = settings(&[("MASTHEAD_IMAGE_WIDTHS", "640, 320,640")]).expect("valid");
+        assert_eq!(s.image_widths, vec![320, 640]);
+        assert_eq!(
+            settings(&[]).expect("defaults").image_widths,
+            vec![320, 640, 960, 1280, 1920]
+        );
+        assert!(settings(&[("MASTHEAD_IMAGE_WIDTHS", "0")]).is_err());
+        assert!(settings(&[("MASTHEAD_IMAGE_HEIGHTS", "big")]).is_err());
+        assert!(settings(&[("MASTHEAD_MAX_IMAGE_PIXELS", "-1")]).is_err());
     }
 }

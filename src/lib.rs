@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod images;
 pub mod openapi;
 pub mod pagination;
 pub mod ratelimit;

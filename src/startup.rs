@@ -38,6 +38,8 @@ pub struct AppState {
     pub login_by_account: KeyedLimiter,
     pub challenges: Challenges,
     pub comment_limiter: KeyedLimiter,
+    /// Image bytes (originals and renditions) and the locks that generate each rendition once.
+    pub media: Arc<crate::images::Media>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
                 settings.comments_per_minute,
                 std::time::Duration::from_secs(60),
             ),
+            media: Arc::new(crate::images::Media::from_settings(&settings)),
             db,
             settings,
         })
@@ -90,11 +93,14 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     use crate::articles::http as articles;
     use crate::auth::{api_keys, http as auth};
     use crate::comments::http as comments;
+    use crate::images::{http as images, media};
     use crate::tags::http as tags;
     use crate::users::http as users;
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
+        .service(media::original)
+        .service(media::rendition)
         .service(
             utoipa_actix_web::scope("/api/v1")
                 .service(auth::login)
@@ -136,7 +142,13 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
                 .service(comments::moderation_list)
                 .service(comments::moderate)
                 .service(comments::bulk_moderate)
-                .service(comments::delete_comment),
+                .service(comments::delete_comment)
+                .service(images::upload_image)
+                .service(images::list_images)
+                .service(images::admin_get_image)
+                .service(images::update_image)
+                .service(images::delete_image)
+                .service(images::get_image),
         );
 }
 

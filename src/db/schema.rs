@@ -127,6 +127,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    images (id) {
+        id -> Text,
+        content_type -> Text,
+        width -> Integer,
+        height -> Integer,
+        bytes -> BigInt,
+        sha256 -> Text,
+        storage_key -> Text,
+        caption -> Nullable<Text>,
+        credit -> Nullable<Text>,
+        source -> Nullable<Text>,
+        alt_text -> Nullable<Text>,
+        copyright -> Nullable<Text>,
+        focal_x -> Double,
+        focal_y -> Double,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(article_slugs -> articles (article_id));
 diesel::joinable!(article_authors -> articles (article_id));
@@ -136,6 +158,7 @@ diesel::joinable!(article_tags -> tags (tag_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(api_keys -> users (created_by));
 diesel::joinable!(comments -> articles (article_id));
+diesel::joinable!(images -> users (created_by));
 diesel::table! {
     comments (id) {
         id -> Text,
@@ -174,4 +197,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     tags,
     article_tags,
     article_revisions,
+    images,
 );

@@ -8,5 +8,6 @@ mod comments;
 mod contract;
 mod foundation;
 mod helpers;
+mod images;
 mod site;
 mod tags;

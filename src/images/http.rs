@@ -1,0 +1,744 @@
+//! The images JSON API: admin upload, edit, delete, search (`/api/v1/admin/images`), public
+//! metadata (`/api/v1/images/{id}`), and the public DTO other modules embed.
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use futures_util::StreamExt;
+use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Auth, AuthorRole, ContributorRole, EditorRole};
+use crate::config::Settings;
+use crate::db::StoreError;
+use crate::error::{ApiError, FieldError, Problem};
+use crate::images::process::{self, ImageProblem};
+use crate::images::storage::StorageKey;
+use crate::images::store::{self, ImageChanges, ImageRow, NewImage};
+use crate::pagination::{Page, PageQuery, paginate};
+use crate::startup::AppState;
+
+// --- DTOs ---------------------------------------------------------------------------------
+
+/// Where the image should stay in view when a rendition is cropped (0–1 from the left/top).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct FocalPoint {
+    #[schema(example = 0.5, minimum = 0.0, maximum = 1.0)]
+    pub x: f64,
+    #[schema(example = 0.35, minimum = 0.0, maximum = 1.0)]
+    pub y: f64,
+}
+
+/// One width of the `srcset`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RenditionUrl {
+    /// The width of this rendition in pixels.
+    #[schema(example = 640)]
+    pub width: u32,
+    #[schema(example = "https://news.example.com/media/0192f0c4-7c1e-7f00-8000-000000000000?w=640")]
+    pub url: String,
+}
+
+/// Ready-made URLs of an image.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Renditions {
+    /// The original as uploaded, minus location metadata.
+    #[schema(example = "https://news.example.com/media/0192f0c4-7c1e-7f00-8000-000000000000/original")]
+    pub original: String,
+    /// A ready `srcset` attribute value (`url 320w, url 640w, …`).
+    #[schema(
+        example = "https://news.example.com/media/0192f0c4-7c1e-7f00-8000-000000000000?w=320 320w, https://news.example.com/media/0192f0c4-7c1e-7f00-8000-000000000000?w=640 640w"
+    )]
+    pub srcset: String,
+    /// The widths of the `srcset`, each with its URL, narrowest first.
+    pub widths: Vec<RenditionUrl>,
+}
+
+/// An image with its newsroom metadata and rendition URLs.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ImageDto {
+    pub id: String,
+    /// `image/jpeg`, `image/png`, `image/webp` or `image/gif`.
+    #[schema(example = "image/jpeg")]
+    pub content_type: String,
+    /// Width as displayed (EXIF orientation applied).
+    #[schema(example = 3000)]
+    pub width: u32,
+    #[schema(example = 2000)]
+    pub height: u32,
+    /// Size of the original in bytes.
+    #[schema(example = 1843221)]
+    pub bytes: i64,
+    /// SHA-256 (hex) of the stored original; identical uploads share one image.
+    pub sha256: String,
+    #[schema(example = "Firefighters contain the blaze near the harbour on Tuesday.")]
+    pub caption: Option<String>,
+    /// The credit as printed, photographer/agency.
+    #[schema(example = "Saul Loeb/AFP")]
+    pub credit: Option<String>,
+    /// The supplying agency or source.
+    #[schema(example = "AFP")]
+    pub source: Option<String>,
+    #[schema(example = "Three firefighters spray water on a burning warehouse")]
+    pub alt_text: Option<String>,
+    #[schema(example = "© 2026 AFP")]
+    pub copyright: Option<String>,
+    pub focal_point: FocalPoint,
+    pub renditions: Renditions,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The public view of an image: metadata plus absolute rendition URLs built from
+/// `settings.public_url` and the allowed widths.
+pub fn to_public(row: &ImageRow, settings: &Settings) -> ImageDto {
+    let base = format!("{}/media/{}", settings.public_url, row.id);
+    let image_width = u32::try_from(row.width).unwrap_or(0);
+    let mut widths = Vec::new();
+    for &w in &settings.image_widths {
+        if w < image_width {
+            widths.push(RenditionUrl {
+                width: w,
+                url: format!("{base}?w={w}"),
+            });
+        } else {
+            // The first allowed width at least as wide as the picture serves it at full size
+            // (renditions never enlarge), so it is listed with the picture's own width.
+            widths.push(RenditionUrl {
+                width: image_width,
+                url: format!("{base}?w={w}"),
+            });
+            break;
+        }
+    }
+    let srcset = widths
+        .iter()
+        .map(|r| format!("{} {}w", r.url, r.width))
+        .collect::<Vec<_>>()
+        .join(", ");
+    ImageDto {
+        id: row.id.clone(),
+        content_type: row.content_type.clone(),
+        width: image_width,
+        height: u32::try_from(row.height).unwrap_or(0),
+        bytes: row.bytes,
+        sha256: row.sha256.clone(),
+        caption: row.caption.clone(),
+        credit: row.credit.clone(),
+        source: row.source.clone(),
+        alt_text: row.alt_text.clone(),
+        copyright: row.copyright.clone(),
+        focal_point: FocalPoint {
+            x: row.focal_x,
+            y: row.focal_y,
+        },
+        renditions: Renditions {
+            original: format!("{base}/original"),
+            srcset,
+            widths,
+        },
+        created_at: crate::time::utc(row.created_at),
+        updated_at: crate::time::utc(row.updated_at),
+    }
+}
+
+/// The multipart form of an upload (documentation of the request body).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ImageUpload {
+    /// The image file: JPEG, PNG, WebP or GIF (decided from its bytes, not its name).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Caption shown under the image (at most 2000 characters).
+    caption: Option<String>,
+    /// Credit as printed, e.g. "Saul Loeb/AFP" (at most 200 characters).
+    credit: Option<String>,
+    /// Source agency, e.g. "AFP" (at most 200 characters).
+    source: Option<String>,
+    /// Text alternative for screen readers (at most 1000 characters).
+    alt_text: Option<String>,
+    /// Copyright notice (at most 300 characters).
+    copyright: Option<String>,
+    /// Focal point, 0–1 from the left (default 0.5).
+    focal_x: Option<f64>,
+    /// Focal point, 0–1 from the top (default 0.5).
+    focal_y: Option<f64>,
+}
+
+/// Changes to an image's metadata: absent fields stay, `null` or `""` clears a text field.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateImage {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub caption: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub credit: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub source: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub alt_text: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub copyright: Option<Option<String>>,
+    pub focal_point: Option<FocalPoint>,
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `?q=` of the admin image search.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImageSearch {
+    /// Words to find in caption, credit or source (case-insensitive).
+    #[param(example = "AFP")]
+    pub q: Option<String>,
+}
+
+// --- validation ---------------------------------------------------------------------------
+
+const TEXT_LIMITS: [(&str, usize); 5] = [
+    ("caption", 2000),
+    ("credit", 200),
+    ("source", 200),
+    ("alt_text", 1000),
+    ("copyright", 300),
+];
+
+/// Trims a metadata text; empty means none. Too long or with control characters is refused.
+fn clean_text(field: &str, raw: &str) -> Result<Option<String>, FieldError> {
+    let max = TEXT_LIMITS
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map_or(200, |(_, max)| *max);
+    let text = raw.trim();
+    if text.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+fn check_focal(field: &str, value: f64) -> Result<f64, FieldError> {
+    if value.is_finite() && (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(FieldError::new(field, "must be a number from 0 to 1"))
+    }
+}
+
+/// The metadata fields of an upload, validated.
+#[derive(Debug, Default)]
+struct UploadMeta {
+    caption: Option<String>,
+    credit: Option<String>,
+    source: Option<String>,
+    alt_text: Option<String>,
+    copyright: Option<String>,
+    focal_x: Option<f64>,
+    focal_y: Option<f64>,
+}
+
+impl UploadMeta {
+    fn set(&mut self, name: &str, value: &str, errors: &mut Vec<FieldError>) {
+        let text = |errors: &mut Vec<FieldError>| match clean_text(name, value) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let focal = |errors: &mut Vec<FieldError>| match value.trim().parse::<f64>() {
+            Ok(v) => match check_focal(name, v) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+            Err(_) => {
+                errors.push(FieldError::new(name, "must be a number from 0 to 1"));
+                None
+            }
+        };
+        match name {
+            "caption" => self.caption = text(errors),
+            "credit" => self.credit = text(errors),
+            "source" => self.source = text(errors),
+            "alt_text" => self.alt_text = text(errors),
+            "copyright" => self.copyright = text(errors),
+            "focal_x" => self.focal_x = focal(errors),
+            "focal_y" => self.focal_y = focal(errors),
+            other => errors.push(FieldError::new(
+                other,
+                "unknown field; send file, caption, credit, source, alt_text, copyright, focal_x, focal_y",
+            )),
+        }
+    }
+}
+
+fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
+    use actix_multipart::MultipartError as E;
+    match err {
+        E::ContentTypeMissing | E::ContentTypeParse | E::ContentTypeIncompatible | E::BoundaryMissing => {
+            ApiError::UnsupportedMediaType("Send the image as multipart/form-data with a `file` field".into())
+        }
+        other => ApiError::BadRequest(format!("Could not read the multipart body: {other}")),
+    }
+}
+
+/// Reads the multipart body: the `file` field streamed into memory with the byte limit enforced
+/// as it arrives (413 as soon as it is exceeded), metadata fields up to 16 KiB each.
+async fn read_upload(
+    mut payload: Multipart,
+    max_bytes: usize,
+    declared: Option<usize>,
+) -> Result<(Vec<u8>, UploadMeta), ApiError> {
+    let mut file: Option<Vec<u8>> = None;
+    let mut meta = UploadMeta::default();
+    let mut errors = Vec::new();
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(multipart_error)?;
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            if file.is_some() {
+                errors.push(FieldError::new("file", "send exactly one file"));
+            }
+            // Sized from the declared body length (already checked against the limit) so the
+            // buffer is not regrown and copied on the way up.
+            let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(max_bytes));
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(multipart_error)?;
+                if bytes.len() + chunk.len() > max_bytes {
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "The image exceeds the upload limit of {max_bytes} bytes"
+                    )));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            file = Some(bytes);
+        } else {
+            let value = match field.bytes(16 * 1024).await {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => return Err(multipart_error(e)),
+                Err(_) => {
+                    errors.push(FieldError::new(name, "is too long"));
+                    continue;
+                }
+            };
+            match std::str::from_utf8(&value) {
+                Ok(text) => meta.set(&name, text, &mut errors),
+                Err(_) => errors.push(FieldError::new(name, "must be UTF-8 text")),
+            }
+        }
+    }
+    match file {
+        None => errors.push(FieldError::new("file", "is required")),
+        Some(ref f) if f.is_empty() => errors.push(FieldError::new("file", "is empty")),
+        _ => {}
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    Ok((file.unwrap_or_default(), meta))
+}
+
+fn image_problem(problem: ImageProblem) -> ApiError {
+    match problem {
+        ImageProblem::Unsupported => ApiError::UnsupportedMediaType(
+            "The file is not a JPEG, PNG, WebP or GIF image (the type is decided from its bytes)".into(),
+        ),
+        ImageProblem::TooManyPixels { .. } | ImageProblem::Corrupt(_) => {
+            ApiError::invalid("file", problem.to_string())
+        }
+        ImageProblem::Encode(e) => ApiError::internal(e),
+    }
+}
+
+const NOT_FOUND: &str = "image";
+
+fn map_not_found(e: ApiError) -> ApiError {
+    match e {
+        ApiError::NotFound(_) => ApiError::not_found(NOT_FOUND),
+        other => other,
+    }
+}
+
+/// Ids are UUIDs; anything else (including path tricks) names no image.
+pub fn parse_id(raw: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| ApiError::not_found(NOT_FOUND))
+}
+
+// --- admin handlers -----------------------------------------------------------------------
+
+/// Upload an image (authors and up).
+///
+/// `multipart/form-data` with a `file` field and optional metadata fields. The type is decided
+/// from the bytes (JPEG, PNG, WebP, GIF; anything else 415); the file is fully decoded, so a
+/// truncated or corrupt file (422) or one over `MASTHEAD_MAX_IMAGE_PIXELS` (422) is refused, and
+/// one over `MASTHEAD_MAX_UPLOAD_BYTES` is refused while it streams in (413). EXIF (with any
+/// GPS position), XMP and IPTC are removed from the stored original; the EXIF orientation is
+/// kept. Uploading bytes identical to an existing image creates nothing: the existing image is
+/// returned with 200 (its metadata unchanged) instead of 201.
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["author"])),
+    request_body(content = ImageUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored", body = ImageDto, headers(("Location" = String, description = "The image's admin URL"))),
+        (status = 200, description = "The same bytes were uploaded before: the existing image", body = ImageDto),
+        (status = 400, description = "Malformed multipart body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over MASTHEAD_MAX_UPLOAD_BYTES", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not multipart, or the file is not JPEG, PNG, WebP or GIF", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Corrupt or truncated image, too many pixels, invalid metadata", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/admin/images")]
+pub async fn upload_image(
+    state: web::Data<AppState>,
+    auth: Auth<AuthorRole>,
+    req: HttpRequest,
+    payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let max_bytes = state.settings.max_upload_bytes;
+    // A declared length far over the limit is refused before reading anything.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > max_bytes.saturating_add(64 * 1024)) {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "The upload exceeds the limit of {max_bytes} bytes"
+        )));
+    }
+    let (bytes, meta) = read_upload(payload, max_bytes, declared).await?;
+    let max_pixels = state.settings.max_image_pixels;
+    let checked = web::block(move || process::check_upload(&bytes, max_pixels))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(image_problem)?;
+    let sha256 = hex::encode(Sha256::digest(&checked.stored));
+    let id = crate::time::new_id();
+    let key_raw = format!("originals/{id}.{}", checked.kind.extension());
+    let key = StorageKey::parse(&key_raw).ok_or_else(|| ApiError::internal("bad storage key"))?;
+    let now = crate::time::now();
+    let new = NewImage {
+        id,
+        content_type: checked.kind.content_type().to_owned(),
+        width: i32::try_from(checked.width).map_err(ApiError::internal)?,
+        height: i32::try_from(checked.height).map_err(ApiError::internal)?,
+        bytes: i64::try_from(checked.stored.len()).map_err(ApiError::internal)?,
+        sha256,
+        storage_key: key_raw,
+        caption: meta.caption,
+        credit: meta.credit,
+        source: meta.source,
+        alt_text: meta.alt_text,
+        copyright: meta.copyright,
+        focal_x: meta.focal_x.unwrap_or(0.5),
+        focal_y: meta.focal_y.unwrap_or(0.5),
+        created_by: auth.principal.user_id.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    let media = state.media.clone();
+    let (row, created) = state
+        .db
+        .run(move |conn| save_new_image(conn, media.store.as_ref(), &key, &checked.stored, new))
+        .await?;
+    let dto = to_public(&row, &state.settings);
+    if created {
+        Ok(HttpResponse::Created()
+            .insert_header((header::LOCATION, format!("/api/v1/admin/images/{}", row.id)))
+            .json(dto))
+    } else {
+        Ok(HttpResponse::Ok().json(dto))
+    }
+}
+
+/// Stores the bytes and the row, or returns the image that already has these bytes
+/// (`false` = not created). Also used by the demo loader.
+pub fn save_new_image(
+    conn: &mut crate::db::DbConn,
+    store: &dyn crate::images::storage::MediaStore,
+    key: &StorageKey,
+    stored: &[u8],
+    new: NewImage,
+) -> Result<(ImageRow, bool), StoreError> {
+    if let Some(existing) = store::find_by_sha256(conn, &new.sha256)? {
+        return Ok((existing, false));
+    }
+    store
+        .put(key, stored)
+        .map_err(|e| ApiError::internal(format!("media store: {e}")))?;
+    match store::insert(conn, &new) {
+        Ok(row) => Ok((row, true)),
+        Err(StoreError::Conflict(_)) => {
+            // A concurrent upload of the same bytes won; ours is not needed.
+            let _ = store.delete(key);
+            let existing = store::find_by_sha256(conn, &new.sha256)?.ok_or(StoreError::NotFound)?;
+            Ok((existing, false))
+        }
+        Err(other) => {
+            let _ = store.delete(key);
+            Err(other)
+        }
+    }
+}
+
+/// Search images (contributors and up, to pick images for their drafts).
+///
+/// Newest first; `q` finds words in caption, credit or source, case-insensitively.
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["contributor"])),
+    params(ImageSearch, PageQuery),
+    responses(
+        (status = 200, body = Page<ImageDto>),
+        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/admin/images")]
+pub async fn list_images(
+    state: web::Data<AppState>,
+    _auth: Auth<ContributorRole>,
+    search: web::Query<ImageSearch>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<ImageDto>>, ApiError> {
+    let page = query.parse::<(NaiveDateTime, String)>(&state.cursors)?;
+    let limit = page.limit;
+    let q = search.into_inner().q;
+    if q.as_deref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::BadRequest("q must be at most 200 characters".into()));
+    }
+    let rows = state
+        .db
+        .run(move |conn| store::list(conn, q.as_deref(), page.after, limit))
+        .await?;
+    let settings = state.settings.clone();
+    Ok(web::Json(paginate(
+        rows,
+        limit,
+        &state.cursors,
+        |r| (r.created_at, r.id.clone()),
+        |r| to_public(&r, &settings),
+    )))
+}
+
+/// One image (contributors and up).
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["contributor"])),
+    params(("id" = String, Path, description = "Image id")),
+    responses(
+        (status = 200, body = ImageDto),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/admin/images/{id}")]
+pub async fn admin_get_image(
+    state: web::Data<AppState>,
+    _auth: Auth<ContributorRole>,
+    id: web::Path<String>,
+) -> Result<web::Json<ImageDto>, ApiError> {
+    let id = parse_id(&id)?;
+    let row = state
+        .db
+        .run(move |conn| store::find(conn, &id))
+        .await
+        .map_err(map_not_found)?;
+    Ok(web::Json(to_public(&row, &state.settings)))
+}
+
+/// Edit an image's metadata (authors and up).
+///
+/// Absent fields stay as they are; `null` or an empty string clears a text field.
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["author"])),
+    params(("id" = String, Path, description = "Image id")),
+    request_body = UpdateImage,
+    responses(
+        (status = 200, body = ImageDto),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[patch("/admin/images/{id}")]
+pub async fn update_image(
+    state: web::Data<AppState>,
+    _auth: Auth<AuthorRole>,
+    id: web::Path<String>,
+    body: web::Json<UpdateImage>,
+) -> Result<web::Json<ImageDto>, ApiError> {
+    let id = parse_id(&id)?;
+    let input = body.into_inner();
+    let mut errors = Vec::new();
+    let mut text = |name: &str, value: Option<Option<String>>| -> Option<Option<String>> {
+        match value {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(raw)) => match clean_text(name, &raw) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+        }
+    };
+    let mut changes = ImageChanges {
+        caption: text("caption", input.caption),
+        credit: text("credit", input.credit),
+        source: text("source", input.source),
+        alt_text: text("alt_text", input.alt_text),
+        copyright: text("copyright", input.copyright),
+        ..ImageChanges::default()
+    };
+    if let Some(fp) = input.focal_point {
+        match check_focal("focal_point.x", fp.x) {
+            Ok(x) => changes.focal_x = Some(x),
+            Err(e) => errors.push(e),
+        }
+        match check_focal("focal_point.y", fp.y) {
+            Ok(y) => changes.focal_y = Some(y),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let row = state
+        .db
+        .run(move |conn| store::update(conn, &id, changes))
+        .await
+        .map_err(map_not_found)?;
+    Ok(web::Json(to_public(&row, &state.settings)))
+}
+
+/// Delete an image and all its renditions (editors and up).
+///
+/// An image used by a published article cannot be deleted (409).
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["editor"])),
+    params(("id" = String, Path, description = "Image id")),
+    responses(
+        (status = 204, description = "Deleted, with its files"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Used by a published article", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[delete("/admin/images/{id}")]
+pub async fn delete_image(
+    state: web::Data<AppState>,
+    _auth: Auth<EditorRole>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let row = state
+        .db
+        .run(move |conn| store::delete(conn, &id))
+        .await
+        .map_err(map_not_found)?;
+    // The row is gone, so the files are unreachable even if removing them fails; log and go on.
+    let media = state.media.clone();
+    let removed = web::block(move || {
+        if let Some(key) = StorageKey::parse(&row.storage_key) {
+            media.store.delete(&key)?;
+        }
+        if let Some(prefix) = StorageKey::parse(&format!("renditions/{}", row.id)) {
+            media.store.delete_prefix(&prefix)?;
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+    if let Ok(Err(e)) | Err(e) = removed.map_err(std::io::Error::other) {
+        tracing::warn!(error = %e, "could not remove the files of a deleted image");
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// --- public handler -----------------------------------------------------------------------
+
+/// An image's metadata and rendition URLs (public).
+///
+/// Sends `ETag`, `Last-Modified` and `Cache-Control`; answers `If-None-Match` and
+/// `If-Modified-Since` with 304.
+#[utoipa::path(
+    tag = "public",
+    params(("id" = String, Path, description = "Image id")),
+    responses(
+        (status = 200, body = ImageDto, headers(
+            ("ETag" = String, description = "Changes when the metadata changes"),
+            ("Last-Modified" = String),
+            ("Cache-Control" = String, description = "public, max-age=MASTHEAD_CACHE_MAX_AGE, stale-while-revalidate=…"),
+            ("Surrogate-Key" = String, description = "image:<id>")
+        )),
+        (status = 304, description = "Not modified"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/images/{id}")]
+pub async fn get_image(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let row = state
+        .db
+        .run(move |conn| store::find(conn, &id))
+        .await
+        .map_err(map_not_found)?;
+    let etag = format!("\"{}-{}\"", row.id, row.updated_at.and_utc().timestamp_micros());
+    let last_modified = crate::time::utc(row.updated_at);
+    let cache = format!(
+        "public, max-age={}, stale-while-revalidate={}",
+        state.settings.cache_max_age, state.settings.cache_stale_while_revalidate
+    );
+    let unchanged = crate::images::media::not_modified(&req, &etag, Some(last_modified));
+    let mut res = if unchanged {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag))
+        .insert_header((
+            header::LAST_MODIFIED,
+            crate::images::media::http_date(last_modified),
+        ))
+        .insert_header((header::CACHE_CONTROL, cache))
+        .insert_header(("Surrogate-Key", format!("image:{}", row.id)));
+    if unchanged {
+        return Ok(res.finish());
+    }
+    Ok(res.json(to_public(&row, &state.settings)))
+}

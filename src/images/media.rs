@@ -1,0 +1,362 @@
+//! Byte serving under `/media/…`: the stored original (exact bytes, ETag, single byte ranges)
+//! and renditions, generated once per image, size, fit and format, stored through the
+//! `MediaStore`, and served immutable.
+
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HttpDate};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::config::Settings;
+use crate::error::{ApiError, Problem};
+use crate::images::http::parse_id;
+use crate::images::process::{self, Fit, ImageKind, OutputFormat, RenditionSpec};
+use crate::images::storage::StorageKey;
+use crate::images::store::{self, ImageRow};
+use crate::startup::AppState;
+
+/// Image bytes in a response (documentation only).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ImageBytes(pub Vec<u8>);
+
+/// Originals and renditions never change under their URL (a new upload is a new id).
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Formats a time as an HTTP date.
+pub fn http_date(t: DateTime<Utc>) -> String {
+    HttpDate::from(SystemTime::from(t)).to_string()
+}
+
+/// Whether the request's validators match: `If-None-Match` (strong comparison, `*`, lists)
+/// wins over `If-Modified-Since`, as RFC 9110 says.
+pub fn not_modified(req: &HttpRequest, etag: &str, last_modified: Option<DateTime<Utc>>) -> bool {
+    if let Some(inm) = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        return inm
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || t == etag);
+    }
+    let (Some(lm), Some(ims)) = (
+        last_modified,
+        req.headers()
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| HttpDate::from_str(v).ok()),
+    ) else {
+        return false;
+    };
+    let ims: SystemTime = ims.into();
+    DateTime::<Utc>::from(ims).timestamp() >= lm.timestamp()
+}
+
+async fn find_row(state: &AppState, raw_id: &str) -> Result<ImageRow, ApiError> {
+    let id = parse_id(raw_id)?;
+    state
+        .db
+        .run(move |conn| store::find(conn, &id))
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => ApiError::not_found("image"),
+            other => other,
+        })
+}
+
+/// A single `bytes=a-b` / `bytes=a-` / `bytes=-n` range within `len`; `Err` if unsatisfiable.
+/// Multiple ranges are answered with the whole body (allowed by RFC 9110).
+fn parse_range(value: &str, len: usize) -> Option<Result<(usize, usize), ()>> {
+    let spec = value.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (start, end) = spec.split_once('-')?;
+    let (start, end) = (start.trim(), end.trim());
+    let range = if start.is_empty() {
+        let n: usize = end.parse().ok()?;
+        if n == 0 || len == 0 {
+            return Some(Err(()));
+        }
+        (len.saturating_sub(n), len - 1)
+    } else {
+        let s: usize = start.parse().ok()?;
+        let e: usize = if end.is_empty() {
+            len.saturating_sub(1)
+        } else {
+            end.parse::<usize>().ok()?.min(len.saturating_sub(1))
+        };
+        if s >= len || e < s {
+            return Some(Err(()));
+        }
+        (s, e)
+    };
+    Some(Ok(range))
+}
+
+/// The original as stored (public).
+///
+/// The exact bytes kept at upload: the uploaded file minus EXIF/GPS, XMP and IPTC metadata.
+/// Strong `ETag` (the SHA-256), 304 on `If-None-Match`, single byte ranges (206/416).
+#[utoipa::path(
+    tag = "public",
+    params(("id" = String, Path, description = "Image id")),
+    responses(
+        (status = 200, description = "The original image", content(
+            (ImageBytes = "image/jpeg"), (ImageBytes = "image/png"), (ImageBytes = "image/webp"), (ImageBytes = "image/gif")
+        ), headers(
+            ("ETag" = String, description = "Strong: the quoted SHA-256 of the bytes"),
+            ("Cache-Control" = String, description = "public, max-age=31536000, immutable"),
+            ("Accept-Ranges" = String, description = "bytes")
+        )),
+        (status = 206, description = "The requested byte range", content((ImageBytes = "application/octet-stream")), headers(("Content-Range" = String))),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such image (or a malformed id)", body = Problem, content_type = "application/problem+json"),
+        (status = 416, description = "The range is outside the file", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/media/{id}/original")]
+pub async fn original(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = find_row(&state, &id).await?;
+    let etag = format!("\"{}\"", row.sha256);
+    let last_modified = crate::time::utc(row.created_at);
+    let mut res = HttpResponse::build(StatusCode::OK);
+    res.insert_header((header::ETAG, etag.clone()))
+        .insert_header((header::CACHE_CONTROL, IMMUTABLE))
+        .insert_header((header::LAST_MODIFIED, http_date(last_modified)))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header(("Surrogate-Key", format!("image:{}", row.id)));
+    if not_modified(&req, &etag, Some(last_modified)) {
+        return Ok(res.status(StatusCode::NOT_MODIFIED).finish());
+    }
+    let key = StorageKey::parse(&row.storage_key).ok_or_else(|| ApiError::not_found("image"))?;
+    let media = state.media.clone();
+    let bytes = web::block(move || media.store.get(&key))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(format!("media store: {e}")))?
+        .ok_or_else(|| ApiError::not_found("image"))?;
+    res.content_type(row.content_type.as_str());
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        // If-Range with another validator: send the whole, current file.
+        .filter(|_| {
+            req.headers()
+                .get(header::IF_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .is_none_or(|v| v == etag)
+        })
+        .and_then(|v| parse_range(v, bytes.len()));
+    match range {
+        None => Ok(res.body(bytes)),
+        Some(Ok((start, end))) => Ok(res
+            .status(StatusCode::PARTIAL_CONTENT)
+            .insert_header((
+                header::CONTENT_RANGE,
+                format!("bytes {start}-{end}/{}", bytes.len()),
+            ))
+            .body(bytes[start..=end].to_vec())),
+        Some(Err(())) => {
+            let mut unsatisfiable = ApiError::BadRequest(format!(
+                "The range is outside the {} bytes of the file",
+                bytes.len()
+            ))
+            .problem();
+            unsatisfiable.status = 416;
+            unsatisfiable.title = "Range Not Satisfiable".into();
+            unsatisfiable.problem_type = "/problems/range-not-satisfiable".into();
+            Ok(HttpResponse::RangeNotSatisfiable()
+                .content_type(crate::error::PROBLEM_JSON)
+                .insert_header((header::CONTENT_RANGE, format!("bytes */{}", bytes.len())))
+                .json(unsatisfiable))
+        }
+    }
+}
+
+/// `?w=&h=&fit=&format=` of a rendition.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RenditionQuery {
+    /// Width in pixels, one of `MASTHEAD_IMAGE_WIDTHS` (default 320, 640, 960, 1280, 1920).
+    #[param(example = 640)]
+    pub w: Option<u32>,
+    /// Height in pixels, one of `MASTHEAD_IMAGE_HEIGHTS` (default 180, 360, 540, 720, 1080).
+    #[param(example = 360)]
+    pub h: Option<u32>,
+    /// `cover` (fill the box, cropping around the focal point; the default when both `w` and
+    /// `h` are given) or `contain` (fit inside the box).
+    #[param(inline)]
+    pub fit: Option<Fit>,
+    /// Output format; by default JPEG for JPEG, WebP for WebP, PNG for PNG and GIF.
+    #[param(inline)]
+    pub format: Option<OutputFormat>,
+}
+
+impl RenditionQuery {
+    /// Checks the sizes against the allowed sets (400 otherwise).
+    pub fn spec(&self, settings: &Settings, kind: ImageKind) -> Result<RenditionSpec, ApiError> {
+        let allowed = |list: &[u32]| list.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+        if let Some(w) = self.w
+            && !settings.image_widths.contains(&w)
+        {
+            return Err(ApiError::BadRequest(format!(
+                "w={w} is not an available width; use one of {}",
+                allowed(&settings.image_widths)
+            )));
+        }
+        if let Some(h) = self.h
+            && !settings.image_heights.contains(&h)
+        {
+            return Err(ApiError::BadRequest(format!(
+                "h={h} is not an available height; use one of {}",
+                allowed(&settings.image_heights)
+            )));
+        }
+        if self.w.is_none() && self.h.is_none() {
+            return Err(ApiError::BadRequest(
+                "Give w (and optionally h); the original is at /media/{id}/original".into(),
+            ));
+        }
+        let fit = self.fit.unwrap_or(if self.w.is_some() && self.h.is_some() {
+            Fit::Cover
+        } else {
+            Fit::Contain
+        });
+        Ok(RenditionSpec {
+            width: self.w,
+            height: self.h,
+            // One-sided boxes are the same for both fits: store them once.
+            fit: if self.w.is_some() && self.h.is_some() {
+                fit
+            } else {
+                Fit::Contain
+            },
+            format: self.format.unwrap_or(OutputFormat::for_original(kind)),
+        })
+    }
+}
+
+/// A rendition of an image (public).
+///
+/// Sizes come from a bounded set (400 for any other). Generated on first request (once, even
+/// when many ask at the same time), stored, then served from storage. EXIF orientation is
+/// applied; renditions carry no metadata at all. `X-Masthead-Rendition` says whether this
+/// response `generated` the rendition or served it `stored`.
+#[utoipa::path(
+    tag = "public",
+    params(("id" = String, Path, description = "Image id"), RenditionQuery),
+    responses(
+        (status = 200, description = "The rendition", content(
+            (ImageBytes = "image/jpeg"), (ImageBytes = "image/png"), (ImageBytes = "image/webp")
+        ), headers(
+            ("ETag" = String, description = "Strong; fixed for the image and parameters"),
+            ("Cache-Control" = String, description = "public, max-age=31536000, immutable"),
+            ("X-Masthead-Rendition" = String, description = "generated or stored")
+        )),
+        (status = 304, description = "Not modified"),
+        (status = 400, description = "A size outside the allowed set, or an unknown fit/format", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such image (deleted, or a malformed id)", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/media/{id}")]
+pub async fn rendition(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    query: web::Query<RenditionQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let row = find_row(&state, &id).await?;
+    let kind = ImageKind::from_content_type(&row.content_type)
+        .ok_or_else(|| ApiError::internal(format!("stored content type {}", row.content_type)))?;
+    let spec = query.spec(&state.settings, kind)?;
+    let file_name = spec.file_name();
+    let etag = format!("\"{}-{file_name}\"", &row.sha256[..row.sha256.len().min(32)]);
+    let mut res = HttpResponse::build(StatusCode::OK);
+    res.insert_header((header::ETAG, etag.clone()))
+        .insert_header((header::CACHE_CONTROL, IMMUTABLE))
+        .insert_header(("Surrogate-Key", format!("image:{}", row.id)));
+    if not_modified(&req, &etag, None) {
+        return Ok(res.status(StatusCode::NOT_MODIFIED).finish());
+    }
+    let key_raw = format!("renditions/{}/{file_name}", row.id);
+    let key = StorageKey::parse(&key_raw).ok_or_else(|| ApiError::internal("bad rendition key"))?;
+    let original_key = StorageKey::parse(&row.storage_key).ok_or_else(|| ApiError::not_found("image"))?;
+
+    // Fast path: already stored.
+    let media = state.media.clone();
+    let lookup = key.clone();
+    let stored = web::block(move || media.store.get(&lookup))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(format!("media store: {e}")))?;
+    let (bytes, generated) = match stored {
+        Some(bytes) => (bytes, false),
+        None => {
+            // One generator per key; the others wait here and then find it stored.
+            let key_lock = state.media.lock_for(&key_raw);
+            let _guard = key_lock.lock.lock().await;
+            let media = state.media.clone();
+            let max_pixels = state.settings.max_image_pixels;
+            let focal = (row.focal_x, row.focal_y);
+            web::block(move || -> Result<(Vec<u8>, bool), ApiError> {
+                let io = |e: std::io::Error| ApiError::internal(format!("media store: {e}"));
+                if let Some(bytes) = media.store.get(&key).map_err(io)? {
+                    return Ok((bytes, false));
+                }
+                let source = media
+                    .store
+                    .get(&original_key)
+                    .map_err(io)?
+                    .ok_or_else(|| ApiError::not_found("image"))?;
+                let bytes = process::render(&source, kind, spec, focal, max_pixels)
+                    .map_err(|e| ApiError::internal(format!("rendition of a stored image: {e}")))?;
+                media.store.put(&key, &bytes).map_err(io)?;
+                Ok((bytes, true))
+            })
+            .await
+            .map_err(ApiError::internal)??
+        }
+    };
+    Ok(res
+        .content_type(spec.format.content_type())
+        .insert_header((
+            "X-Masthead-Rendition",
+            if generated { "generated" } else { "stored" },
+        ))
+        .body(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn byte_ranges_are_parsed_within_the_length() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some(Ok((0, 9))));
+        assert_eq!(parse_range("bytes=90-", 100), Some(Ok((90, 99))));
+        assert_eq!(parse_range("bytes=-10", 100), Some(Ok((90, 99))));
+        assert_eq!(parse_range("bytes=50-500", 100), Some(Ok((50, 99))));
+        assert_eq!(parse_range("bytes=100-", 100), Some(Err(())));
+        assert_eq!(parse_range("bytes=9-3", 100), Some(Err(())));
+        assert_eq!(
+            parse_range("bytes=0-1,5-6", 100),
+            None,
+            "multiple ranges: whole body"
+        );
+        assert_eq!(parse_range("items=0-1", 100), None);
+        assert_eq!(parse_range("bytes=a-b", 100), None);
+    }
+}

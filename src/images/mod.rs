@@ -1,0 +1,93 @@
+//! News images (PRODUCT.md §3): uploads with caption, credit, source and alt text, safe
+//! decoding, location metadata removed, and renditions generated once per size and format.
+//!
+//! Layers: `process` (pixels, blocking), `storage` (where bytes live, behind `MediaStore`),
+//! `store` (the `images` table), `http` (the JSON API and the public DTO), `media`
+//! (`/media/…` byte serving), `demo` (generated demo images).
+//!
+//! What other modules use: [`load_many`], [`to_public`] and [`ImageDto`] to expand images in
+//! their responses, [`image_in_use`] to block deleting an image a published article shows.
+
+pub mod demo;
+pub mod http;
+pub mod media;
+pub mod process;
+pub mod storage;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub use http::{ImageDto, to_public};
+pub use store::{ImageRow, image_in_use, load_many};
+
+use crate::config::Settings;
+use storage::{LocalStore, MediaStore};
+
+/// The media services shared by all requests: the byte store and the per-rendition locks that
+/// make concurrent first requests for the same rendition do the work once.
+pub struct Media {
+    pub store: Arc<dyn MediaStore>,
+    locks: KeyedLocks,
+}
+
+impl Media {
+    /// The store configured by the settings (the local directory `MASTHEAD_MEDIA_DIR`).
+    pub fn from_settings(settings: &Settings) -> Self {
+        Media::new(Arc::new(LocalStore::new(settings.media_dir.clone())))
+    }
+
+    pub fn new(store: Arc<dyn MediaStore>) -> Self {
+        Media {
+            store,
+            locks: KeyedLocks::default(),
+        }
+    }
+
+    /// The lock of one key; hold its guard while generating that key's object.
+    pub fn lock_for(&self, key: &str) -> KeyLock<'_> {
+        KeyLock {
+            lock: self.locks.get(key),
+            key: key.to_owned(),
+            locks: &self.locks,
+        }
+    }
+}
+
+/// A map of async mutexes by key. Entries are removed when the last user lets go, so the map
+/// only holds keys being generated right now. (Within one process; across several processes a
+/// rare duplicate generation is harmless because writes are atomic and deterministic.)
+#[derive(Default)]
+pub struct KeyedLocks {
+    map: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl KeyedLocks {
+    fn get(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(key.to_owned()).or_default().clone()
+    }
+
+    fn release(&self, key: &str) {
+        let mut map = self.map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Only the map's own reference left: nobody waits for this key any more.
+        if map.get(key).is_some_and(|l| Arc::strong_count(l) == 1) {
+            map.remove(key);
+        }
+    }
+}
+
+/// One key's lock, cleaned out of the map when dropped.
+pub struct KeyLock<'a> {
+    pub lock: Arc<tokio::sync::Mutex<()>>,
+    key: String,
+    locks: &'a KeyedLocks,
+}
+
+impl Drop for KeyLock<'_> {
+    fn drop(&mut self) {
+        // Drop our reference first so the count seen by `release` is accurate.
+        self.lock = Arc::new(tokio::sync::Mutex::new(()));
+        self.locks.release(&self.key);
+    }
+}

@@ -1,0 +1,183 @@
+//! Diesel queries on `images`: the only place that touches the table.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::images;
+use crate::db::{DbConn, StoreError};
+use crate::time::now;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// One stored image.
+#[derive(Debug, Clone, Queryable, PartialEq)]
+pub struct ImageRow {
+    pub id: String,
+    pub content_type: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: i64,
+    pub sha256: String,
+    pub storage_key: String,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    pub source: Option<String>,
+    pub alt_text: Option<String>,
+    pub copyright: Option<String>,
+    pub focal_x: f64,
+    pub focal_y: f64,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = images)]
+pub struct NewImage {
+    pub id: String,
+    pub content_type: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: i64,
+    pub sha256: String,
+    pub storage_key: String,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    pub source: Option<String>,
+    pub alt_text: Option<String>,
+    pub copyright: Option<String>,
+    pub focal_x: f64,
+    pub focal_y: f64,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Metadata changes: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = images)]
+pub struct ImageChanges {
+    pub caption: Option<Option<String>>,
+    pub credit: Option<Option<String>>,
+    pub source: Option<Option<String>>,
+    pub alt_text: Option<Option<String>>,
+    pub copyright: Option<Option<String>>,
+    pub focal_x: Option<f64>,
+    pub focal_y: Option<f64>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Inserts a new image. A concurrent upload of the same bytes loses the race on the unique
+/// `sha256` and gets `Conflict`; the caller then returns the winner.
+pub fn insert(conn: &mut DbConn, image: &NewImage) -> Result<ImageRow, StoreError> {
+    diesel::insert_into(images::table).values(image).execute(conn)?;
+    find(conn, &image.id)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> Result<ImageRow, StoreError> {
+    Ok(images::table.find(id).first(conn)?)
+}
+
+pub fn find_by_sha256(conn: &mut DbConn, sha256: &str) -> Result<Option<ImageRow>, StoreError> {
+    Ok(images::table
+        .filter(images::sha256.eq(sha256))
+        .first(conn)
+        .optional()?)
+}
+
+/// The images with the given ids, by id; unknown ids are simply absent from the map
+/// (articles use this to expand hero and body images in one query).
+pub fn load_many(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<String, ImageRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<ImageRow> = images::table.filter(images::id.eq_any(ids)).load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+}
+
+/// Escapes `%`, `_` and `\` so a search term matches literally inside a LIKE pattern.
+fn like_pattern(q: &str) -> String {
+    let mut p = String::with_capacity(q.len() + 2);
+    p.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Newest first, keyset-paginated on `(created_at, id)`; `q` matches caption, credit or source
+/// case-insensitively.
+pub fn list(
+    conn: &mut DbConn,
+    q: Option<&str>,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Vec<ImageRow>, StoreError> {
+    let mut query = images::table
+        .order((images::created_at.desc(), images::id.desc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = like_pattern(q);
+        query = query.filter(
+            lower(images::caption.assume_not_null())
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(images::credit.assume_not_null())
+                    .like(pattern.clone())
+                    .escape('\\'))
+                .or(lower(images::source.assume_not_null()).like(pattern).escape('\\')),
+        );
+    }
+    if let Some((at, id)) = after {
+        query = query.filter(
+            images::created_at
+                .lt(at)
+                .or(images::created_at.eq(at).and(images::id.lt(id))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+pub fn update(conn: &mut DbConn, id: &str, changes: ImageChanges) -> Result<ImageRow, StoreError> {
+    let changed = diesel::update(images::table.find(id))
+        .set(&ImageChanges {
+            updated_at: Some(now()),
+            ..changes
+        })
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    find(conn, id)
+}
+
+/// Whether a published article uses the image (hero or body block), which forbids deleting it.
+///
+/// Images are built before articles, so this answers `false` for now; the articles module
+/// replaces the body with a query over its tables, and `DELETE /api/v1/admin/images/{id}`
+/// already turns `true` into 409 Conflict.
+pub fn image_in_use(conn: &mut DbConn, id: &str) -> Result<bool, StoreError> {
+    let _ = (conn, id);
+    Ok(false)
+}
+
+/// Deletes the row (after the in-use check) and returns it, so the caller can remove the files.
+pub fn delete(conn: &mut DbConn, id: &str) -> Result<ImageRow, StoreError> {
+    conn.transaction(|conn| {
+        let row = find(conn, id)?;
+        if image_in_use(conn, id)? {
+            return Err(StoreError::Api(Box::new(crate::error::ApiError::Conflict(
+                "The image is used by a published article; remove it there first".into(),
+            ))));
+        }
+        diesel::delete(images::table.find(id)).execute(conn)?;
+        Ok(row)
+    })
+}
