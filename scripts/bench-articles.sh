@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Load test of the public article API (list and by-slug) on a release build with SQLite.
+#
+#   cargo build --release
+#   scripts/bench-articles.sh                 # 10 000 articles
+#   N=100000 scripts/bench-articles.sh        # list latency at another size
+#
+# Seeds N published articles straight into a fresh database (SQL, so 100 000 take seconds, not
+# an hour of API calls; FTS triggers still run), starts `masthead serve`, and runs wrk against
+# the first list page, a deep list page (keyset via published_before), a tag-filtered list and
+# one article by slug. Prints wrk's summary (requests/s, latency percentiles incl. p99).
+set -euo pipefail
+
+N=${N:-10000}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+PORT=${PORT:-18090}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/masthead}
+
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "python3 is needed to seed the database" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "no release build at $BIN: run cargo build --release" >&2; exit 1; }
+
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+export MASTHEAD_DATABASE_URL="sqlite://$WORK/bench.db"
+export MASTHEAD_BIND="127.0.0.1:$PORT"
+export MASTHEAD_ENV=development
+export RUST_LOG=${RUST_LOG:-warn}
+
+"$BIN" migrate >/dev/null
+"$BIN" demo >/dev/null   # a demo author and tags to link the seeded articles to
+
+python3 - "$WORK/bench.db" "$N" <<'PY'
+import json, sqlite3, sys, uuid, datetime
+db, n = sys.argv[1], int(sys.argv[2])
+conn = sqlite3.connect(db)
+author = conn.execute("SELECT id FROM users WHERE email = 'demo.author@masthead.example'").fetchone()[0]
+tags = [r[0] for r in conn.execute("SELECT id FROM tags ORDER BY slug")]
+words = ("harbour council ferry bridge festival school lighthouse seal budget storm market "
+         "quay island volunteers report weather commuters library station museum").split()
+start = datetime.datetime(2020, 1, 1)
+rows, authors, links = [], [], []
+for i in range(n):
+    aid = str(uuid.uuid4())
+    w = [words[(i * 7 + k) % len(words)] for k in range(12)]
+    headline = f"Bench story {i}: {' '.join(w[:5])}"
+    paragraph = " ".join(w * 10)
+    body = json.dumps([{"type": "paragraph", "text": paragraph}, {"type": "heading", "level": 2, "text": "More"},
+                       {"type": "paragraph", "text": paragraph}])
+    html = f"<p>{paragraph}</p>\n<h2>More</h2>\n<p>{paragraph}</p>\n"
+    at = (start + datetime.timedelta(minutes=i)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    rows.append((aid, f"bench-story-{i}", headline, "A standfirst for the benchmark.", "BENCHTON", body, html,
+                 paragraph + "\n" + paragraph, "published", at, 250, at, at))
+    authors.append((aid, author))
+    links.append((aid, tags[i % len(tags)]))
+conn.executemany("""INSERT INTO articles (id, slug, headline, standfirst, dateline, body, body_html, body_text,
+    status, published_at, word_count, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""", rows)
+conn.executemany("INSERT INTO article_authors (article_id, user_id, position) VALUES (?,?,0)", authors)
+conn.executemany("INSERT INTO article_tags (article_id, tag_id, position) VALUES (?,?,0)", links)
+conn.commit()
+conn.execute("ANALYZE")
+print(f"seeded {n} articles")
+PY
+
+"$BIN" serve >"$WORK/serve.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+BASE="http://127.0.0.1:$PORT/api/v1"
+MIDDLE=$(python3 -c "import datetime; print((datetime.datetime(2020,1,1)+datetime.timedelta(minutes=$N//2)).strftime('%Y-%m-%dT%H:%M:%SZ'))")
+run() {
+    echo "== $1 ($N articles, $CONNECTIONS connections, $DURATION)"
+    curl -fs -o /dev/null -w "   status %{http_code}, %{size_download} bytes\n" "$2"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2" | grep -E "Requests/sec|Latency  |50%|90%|99%|Non-2xx"
+}
+run "list, first page (limit 20)" "$BASE/articles?limit=20"
+run "list, deep page (keyset at the middle)" "$BASE/articles?limit=20&published_before=$MIDDLE"
+run "list by tag" "$BASE/articles?limit=20&tag=transport"
+run "article by slug" "$BASE/articles/bench-story-$((N / 2))"
