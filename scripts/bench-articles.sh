@@ -85,6 +85,12 @@ run() {
     curl -fs -o /dev/null -w "   status %{http_code}, %{size_download} bytes\n" "$2"
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$2" | grep -E "Requests/sec|Latency  |50%|90%|99%|Non-2xx"
 }
+single() {
+    echo "== $1, one connection ($N articles, $DURATION)"
+    wrk -t1 -c1 -d"$DURATION" --latency "$2" | grep -E "Requests/sec|50%|99%"
+}
+single "list, first page" "$BASE/articles?limit=20"
+single "list, deep page" "$BASE/articles?limit=20&published_before=$MIDDLE"
 run "list, first page (limit 20)" "$BASE/articles?limit=20"
 run "list, deep page (keyset at the middle)" "$BASE/articles?limit=20&published_before=$MIDDLE"
 run "list by tag" "$BASE/articles?limit=20&tag=transport"
