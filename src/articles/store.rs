@@ -741,8 +741,9 @@ pub fn search(conn: &mut DbConn, q: &str) -> Result<Vec<(String, f64)>, StoreErr
                 .collect::<Vec<_>>()
                 .join(" ");
             diesel::sql_query(
-                "SELECT article_id AS id, -bm25(articles_fts, 0.0, 10.0, 4.0, 1.0) AS score \
-                 FROM articles_fts WHERE articles_fts MATCH ? ORDER BY score DESC LIMIT ?",
+                "SELECT m.article_id AS id, -bm25(articles_fts, 10.0, 4.0, 1.0) AS score \
+                 FROM articles_fts JOIN articles_fts_ids m ON m.fts_rowid = articles_fts.rowid \
+                 WHERE articles_fts MATCH ? ORDER BY score DESC LIMIT ?",
             )
             .bind::<Text, _>(fts)
             .bind::<BigInt, _>(SEARCH_LIMIT)
