@@ -4,6 +4,7 @@
 #   cargo build --release
 #   scripts/bench-articles.sh                 # 10 000 articles
 #   N=100000 scripts/bench-articles.sh        # list latency at another size
+#   PG=postgres://postgres@127.0.0.1:5432/postgres scripts/bench-articles.sh   # on PostgreSQL
 #
 # Seeds N published articles straight into a fresh database (SQL, so 100 000 take seconds, not
 # an hour of API calls; FTS triggers still run), starts `masthead serve`, and runs wrk against
@@ -21,17 +22,26 @@ BIN=${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/masthead}
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "python3 is needed to seed the database" >&2; exit 1; }
+if [ -n "${PG:-}" ]; then command -v psql >/dev/null || { echo "psql is needed with PG=" >&2; exit 1; }; fi
 [ -x "$BIN" ] || { echo "no release build at $BIN: run cargo build --release" >&2; exit 1; }
 
 WORK=$(mktemp -d)
 SERVER_PID=
+PG_DB=masthead_bench_$$
 cleanup() {
     if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    if [ -n "${PG:-}" ]; then psql -q "$PG" -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-export MASTHEAD_DATABASE_URL="sqlite://$WORK/bench.db"
+if [ -n "${PG:-}" ]; then
+    psql -q "$PG" -c "CREATE DATABASE $PG_DB" >/dev/null
+    PG_URL=$(python3 -c "import sys, urllib.parse as u; p = u.urlparse(sys.argv[1]); print(p._replace(path='/$PG_DB').geturl())" "$PG")
+    export MASTHEAD_DATABASE_URL="$PG_URL"
+else
+    export MASTHEAD_DATABASE_URL="sqlite://$WORK/bench.db"
+fi
 export MASTHEAD_BIND="127.0.0.1:$PORT"
 export MASTHEAD_ENV=development
 export RUST_LOG=${RUST_LOG:-warn}
@@ -39,6 +49,32 @@ export RUST_LOG=${RUST_LOG:-warn}
 "$BIN" migrate >/dev/null
 "$BIN" demo >/dev/null   # a demo author and tags to link the seeded articles to
 
+if [ -n "${PG:-}" ]; then
+psql -q "$PG_URL" -v n="$N" <<'SQL' >/dev/null
+\set ON_ERROR_STOP on
+INSERT INTO articles (id, slug, headline, standfirst, dateline, body, body_html, body_text, status,
+                      published_at, word_count, created_at, updated_at)
+SELECT md5('bench' || i)::uuid::text, 'bench-story-' || i,
+       'Bench story ' || i || ': harbour council ferry bridge festival',
+       'A standfirst for the benchmark.', 'BENCHTON',
+       '[{"type":"paragraph","text":"' || repeat('harbour council ferry bridge festival school ', 10) || '"}]',
+       '<p>' || repeat('harbour council ferry bridge festival school ', 10) || '</p>',
+       repeat('harbour council ferry bridge festival school lighthouse seal budget storm ', 20),
+       'published', timestamp '2020-01-01' + i * interval '1 minute', 250, now(), now()
+FROM generate_series(0, :n - 1) AS i;
+INSERT INTO article_authors (article_id, user_id, position)
+SELECT a.id, u.id, 0 FROM articles a, users u
+WHERE u.email = 'demo.author@masthead.example' AND a.slug LIKE 'bench-story-%';
+INSERT INTO article_tags (article_id, tag_id, position)
+SELECT a.id, t.id, 0
+FROM articles a
+JOIN (SELECT id, row_number() OVER (ORDER BY slug) - 1 AS k FROM tags) t
+  ON t.k = substr(a.slug, 13)::int % 4
+WHERE a.slug LIKE 'bench-story-%';
+ANALYZE;
+SQL
+echo "seeded $N articles (PostgreSQL)"
+else
 python3 - "$WORK/bench.db" "$N" <<'PY'
 import json, sqlite3, sys, uuid, datetime
 db, n = sys.argv[1], int(sys.argv[2])
@@ -70,6 +106,7 @@ conn.commit()
 conn.execute("ANALYZE")
 print(f"seeded {n} articles")
 PY
+fi
 
 "$BIN" serve >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
