@@ -622,24 +622,23 @@ pub struct ListFilter {
 type Boxed<'a> = articles::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
 
 fn apply_filter<'a>(mut q: Boxed<'a>, f: &ListFilter, at: NaiveDateTime) -> Boxed<'a> {
+    // EXISTS probes per row along the (published_at, id) index, so a page stops after `limit`
+    // matches instead of collecting and sorting every article of a large tag.
     if let Some(tag) = &f.tag {
-        q = q.filter(
-            articles::id.eq_any(
-                article_tags::table
-                    .inner_join(tags::table)
-                    .filter(tags::slug.eq(tag.clone()).or(tags::id.eq(tag.clone())))
-                    .select(article_tags::article_id),
-            ),
-        );
+        q = q.filter(diesel::dsl::exists(
+            article_tags::table
+                .inner_join(tags::table)
+                .filter(article_tags::article_id.eq(articles::id))
+                .filter(tags::slug.eq(tag.clone()).or(tags::id.eq(tag.clone())))
+                .select(article_tags::article_id),
+        ));
     }
     if let Some(author) = &f.author {
-        q = q.filter(
-            articles::id.eq_any(
-                article_authors::table
-                    .filter(article_authors::user_id.eq(author.clone()))
-                    .select(article_authors::article_id),
-            ),
-        );
+        q = q.filter(diesel::dsl::exists(
+            article_authors::table
+                .filter(article_authors::article_id.eq(articles::id))
+                .filter(article_authors::user_id.eq(author.clone())),
+        ));
     }
     if let Some(after) = f.published_after {
         q = q.filter(articles::published_at.gt(after));
@@ -742,8 +741,9 @@ pub fn search(conn: &mut DbConn, q: &str) -> Result<Vec<(String, f64)>, StoreErr
                 .collect::<Vec<_>>()
                 .join(" ");
             diesel::sql_query(
-                "SELECT article_id AS id, -bm25(articles_fts, 0.0, 10.0, 4.0, 1.0) AS score \
-                 FROM articles_fts WHERE articles_fts MATCH ? ORDER BY score DESC LIMIT ?",
+                "SELECT m.article_id AS id, -bm25(articles_fts, 10.0, 4.0, 1.0) AS score \
+                 FROM articles_fts JOIN articles_fts_ids m ON m.fts_rowid = articles_fts.rowid \
+                 WHERE articles_fts MATCH ? ORDER BY score DESC LIMIT ?",
             )
             .bind::<Text, _>(fts)
             .bind::<BigInt, _>(SEARCH_LIMIT)

@@ -1017,3 +1017,148 @@ async fn the_demo_loader_publishes_original_articles_once() {
     assert_eq!(comments["data"].as_array().unwrap().len(), 2);
     assert_eq!(comments["data"][0]["replies"].as_array().unwrap().len(), 1);
 }
+
+#[actix_web::test]
+async fn hero_and_seo_fields_are_stored_defaulted_and_cleared() {
+    let app = TestApp::spawn().await;
+    let editor = app.token_for("editor").await;
+    let mut body = story("Hero shot");
+    body["hero"] = json!({"image_id": "img-hero", "caption": "<b>Dawn</b><script>x</script>"});
+    body["seo"] = json!({"meta_title": "Custom title", "canonical_url": "https://elsewhere.example/a"});
+    body["comments_enabled"] = json!(false);
+    let a = create(&app, &editor, &body).await;
+    assert_eq!(
+        a["hero"],
+        json!({"image_id": "img-hero", "caption": "<b>Dawn</b>", "image": null})
+    );
+    assert_eq!(a["seo"]["meta_title"], "Custom title");
+    assert_eq!(
+        a["seo"]["meta_description"],
+        "A short summary for the front page."
+    );
+    assert_eq!(a["seo"]["canonical_url"], "https://elsewhere.example/a");
+    assert_eq!(a["comments_enabled"], false);
+
+    let id = a["id"].as_str().unwrap();
+    let res = app
+        .patch(
+            &format!("/api/v1/admin/articles/{id}"),
+            &json!({"hero": null, "dateline": null, "seo": {"meta_title": null, "canonical_url": null}}),
+        )
+        .bearer(&editor)
+        .send()
+        .await;
+    res.assert_status(200);
+    let a = res.json();
+    assert!(a["hero"].is_null() && a["dateline"].is_null());
+    assert_eq!(a["seo"]["meta_title"], "Hero shot");
+    assert!(
+        a["seo"]["canonical_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/hero-shot")
+    );
+
+    for bad in [
+        json!({"hero": {"caption": "no id"}}),
+        json!({"hero": "img"}),
+        json!({"seo": {"canonical_url": "javascript:alert(1)"}}),
+        json!({"dateline": 5}),
+    ] {
+        app.patch(&format!("/api/v1/admin/articles/{id}"), &bad)
+            .bearer(&editor)
+            .send()
+            .await
+            .assert_problem(422);
+    }
+}
+
+#[actix_web::test]
+async fn the_editorial_list_shows_every_status_pages_and_filters() {
+    let app = TestApp::spawn().await;
+    let editor = app.token_for("editor").await;
+    let draft = create(&app, &editor, &story("Draft one")).await;
+    let live = published(&app, &editor, &story("Live one")).await;
+    let gone = published(&app, &editor, &story("Gone one")).await;
+    action(&app, &editor, gone["id"].as_str().unwrap(), "archive")
+        .await
+        .assert_status(200);
+
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/admin/articles?limit=2".to_owned();
+    loop {
+        let page = app.request(Method::GET, &path).bearer(&editor).send().await;
+        page.assert_status(200);
+        let page = page.json();
+        seen.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["headline"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/admin/articles?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["Gone one", "Live one", "Draft one"]);
+    for (status, id) in [("draft", &draft), ("published", &live), ("archived", &gone)] {
+        let list = app
+            .request(Method::GET, &format!("/api/v1/admin/articles?status={status}"))
+            .bearer(&editor)
+            .send()
+            .await
+            .json();
+        assert_eq!(list["data"].as_array().unwrap().len(), 1, "{status}");
+        assert_eq!(list["data"][0]["id"], id["id"]);
+    }
+}
+
+#[actix_web::test]
+async fn schedule_unpublish_and_restore_honour_if_match_too() {
+    let app = TestApp::spawn().await;
+    let editor = app.token_for("editor").await;
+    let a = create(&app, &editor, &story("Guarded")).await;
+    let id = a["id"].as_str().unwrap();
+    let stale = app
+        .request(Method::GET, &format!("/api/v1/admin/articles/{id}"))
+        .bearer(&editor)
+        .send()
+        .await
+        .header("etag")
+        .unwrap();
+    app.patch(
+        &format!("/api/v1/admin/articles/{id}"),
+        &json!({"standfirst": "moved on"}),
+    )
+    .bearer(&editor)
+    .send()
+    .await
+    .assert_status(200);
+    app.post(
+        &format!("/api/v1/admin/articles/{id}/schedule"),
+        &json!({"publish_at": "2030-01-01T00:00:00Z"}),
+    )
+    .bearer(&editor)
+    .header("If-Match", &stale)
+    .send()
+    .await
+    .assert_problem(412);
+    for path in ["unpublish", "revisions/1/restore"] {
+        app.request(Method::POST, &format!("/api/v1/admin/articles/{id}/{path}"))
+            .bearer(&editor)
+            .header("If-Match", &stale)
+            .send()
+            .await
+            .assert_problem(412);
+    }
+    let now = app
+        .request(Method::GET, &format!("/api/v1/admin/articles/{id}"))
+        .bearer(&editor)
+        .send()
+        .await
+        .json();
+    assert_eq!(now["status"], "draft");
+    assert_eq!(now["standfirst"], "moved on");
+}

@@ -2,6 +2,7 @@ DROP TRIGGER IF EXISTS articles_fts_update;
 DROP TRIGGER IF EXISTS articles_fts_delete;
 DROP TRIGGER IF EXISTS articles_fts_insert;
 DROP TABLE IF EXISTS articles_fts;
+DROP TABLE IF EXISTS articles_fts_ids;
 DROP TABLE IF EXISTS article_revisions;
 DROP TABLE IF EXISTS article_tags;
 DROP TABLE IF EXISTS tags;

@@ -76,19 +76,31 @@ CREATE TABLE article_revisions (
     UNIQUE (article_id, number)
 );
 
--- Full-text search (FTS5), kept in step with articles by triggers. bm25() ranks matches.
+-- Full-text search (FTS5), kept in step with articles by triggers; bm25() ranks matches.
+-- FTS rows are addressed by an integer rowid mapped to the article id, so a save replaces its
+-- row by key instead of scanning the whole index.
+CREATE TABLE articles_fts_ids (
+    fts_rowid INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL UNIQUE
+);
 CREATE VIRTUAL TABLE articles_fts USING fts5(
-    article_id UNINDEXED, headline, standfirst, body, tokenize = 'unicode61 remove_diacritics 2'
+    headline, standfirst, body, tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
-    INSERT INTO articles_fts (article_id, headline, standfirst, body)
-    VALUES (new.id, new.headline, new.standfirst, new.body_text);
+    INSERT INTO articles_fts_ids (article_id) VALUES (new.id);
+    INSERT INTO articles_fts (rowid, headline, standfirst, body)
+    VALUES ((SELECT fts_rowid FROM articles_fts_ids WHERE article_id = new.id),
+            new.headline, new.standfirst, new.body_text);
 END;
 CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
-    DELETE FROM articles_fts WHERE article_id = old.id;
+    DELETE FROM articles_fts
+    WHERE rowid = (SELECT fts_rowid FROM articles_fts_ids WHERE article_id = old.id);
+    DELETE FROM articles_fts_ids WHERE article_id = old.id;
 END;
 CREATE TRIGGER articles_fts_update AFTER UPDATE OF headline, standfirst, body_text ON articles BEGIN
-    DELETE FROM articles_fts WHERE article_id = old.id;
-    INSERT INTO articles_fts (article_id, headline, standfirst, body)
-    VALUES (new.id, new.headline, new.standfirst, new.body_text);
+    DELETE FROM articles_fts
+    WHERE rowid = (SELECT fts_rowid FROM articles_fts_ids WHERE article_id = old.id);
+    INSERT INTO articles_fts (rowid, headline, standfirst, body)
+    VALUES ((SELECT fts_rowid FROM articles_fts_ids WHERE article_id = new.id),
+            new.headline, new.standfirst, new.body_text);
 END;
