@@ -6,8 +6,10 @@ use chrono::Duration;
 use serde_json::{Value, json};
 
 use crate::articles::model::{self, Errors, Status};
+use crate::articles::store::Hero;
 use crate::articles::store::{self as articles, Seo, Snapshot};
 use crate::auth::password::Passwords;
+use crate::config::Settings;
 use crate::db::DbConn;
 use crate::error::ApiError;
 use crate::tags::store::{self as tags, TagRow};
@@ -21,6 +23,7 @@ pub struct DemoSummary {
     pub tags: usize,
     pub articles: usize,
     pub comments: usize,
+    pub images: usize,
     /// Slugs of every demo article, whether new or already there.
     pub slugs: Vec<String>,
 }
@@ -151,7 +154,7 @@ fn demo_author(
 }
 
 /// Loads the demo content; running it again creates nothing new.
-pub fn load(conn: &mut DbConn, passwords: &Passwords) -> anyhow::Result<DemoSummary> {
+pub fn load(conn: &mut DbConn, passwords: &Passwords, settings: &Settings) -> anyhow::Result<DemoSummary> {
     let fail = |e: crate::db::StoreError| anyhow::anyhow!("{}", ApiError::from(e));
     let mut summary = DemoSummary::default();
     let author = demo_author(conn, passwords, &mut summary)?;
@@ -173,8 +176,20 @@ pub fn load(conn: &mut DbConn, passwords: &Passwords) -> anyhow::Result<DemoSumm
             summary.tags += 1;
         }
     }
+    // Pictures drawn by the program, with captions and credits: heroes, and a figure in the
+    // first articles' bodies.
+    let images = crate::images::demo::load_with_settings(conn, settings).map_err(fail)?;
+    summary.images = images.len();
     let count = demo_articles().len() as i64;
-    for (i, (raw, tag_slugs)) in demo_articles().into_iter().enumerate() {
+    for (i, (mut raw, tag_slugs)) in demo_articles().into_iter().enumerate() {
+        let hero_image = (!images.is_empty()).then(|| images[i % images.len()].clone());
+        if i < 2
+            && images.len() > 1
+            && let Some(body) = raw["body"].as_array_mut()
+        {
+            let figure = json!({"type": "image", "image_id": images[(i + 1) % images.len()]});
+            body.insert(body.len().min(2), figure);
+        }
         let headline = raw["headline"].as_str().unwrap_or_default().to_owned();
         let slug = model::slugify(&headline);
         summary.slugs.push(slug.clone());
@@ -197,7 +212,10 @@ pub fn load(conn: &mut DbConn, passwords: &Passwords) -> anyhow::Result<DemoSumm
             standfirst: raw["standfirst"].as_str().unwrap_or_default().to_owned(),
             dateline: raw["dateline"].as_str().map(str::to_owned),
             body,
-            hero: None,
+            hero: hero_image.map(|image_id| Hero {
+                image_id,
+                caption: None,
+            }),
             status: Status::Published,
             publish_at: None,
             published_at: Some(published_at),

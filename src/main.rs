@@ -96,10 +96,10 @@ fn demo(settings: &Settings) -> anyhow::Result<()> {
     db.migrate()?;
     let passwords = masthead::auth::password::Passwords::new(settings.argon2_memory_kib)?;
     let mut conn = db.get()?;
-    let summary = masthead::demo::load(&mut conn, &passwords)?;
+    let summary = masthead::demo::load(&mut conn, &passwords, settings)?;
     println!(
-        "demo content: {} new articles, {} new tags, {} new users, {} new comments",
-        summary.articles, summary.tags, summary.users, summary.comments
+        "demo content: {} new articles, {} new tags, {} new users, {} new comments, {} images",
+        summary.articles, summary.tags, summary.users, summary.comments, summary.images
     );
     let base = settings.bind.clone();
     println!("try: curl http://{base}/api/v1/articles");

@@ -12,6 +12,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::{AdminRole, Auth};
+use crate::config::Settings;
 use crate::db::schema::site_settings;
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, FieldError, Problem};
@@ -25,8 +26,8 @@ pub struct Site {
     #[schema(example = "The Harbour Gazette")]
     pub name: String,
     pub description: String,
-    /// The logo image, expanded (null until set; image expansion comes with the images module).
-    #[schema(value_type = Option<Object>)]
+    /// The logo image, expanded (null when no logo is set).
+    #[schema(value_type = Option<crate::images::ImageDto>)]
     pub logo: Option<Value>,
     /// The logo's image id, if set.
     pub logo_image_id: Option<String>,
@@ -94,17 +95,25 @@ fn put(conn: &mut DbConn, key: &str, value: &Value) -> Result<(), StoreError> {
 }
 
 /// The site settings with defaults filled in.
-pub fn read(conn: &mut DbConn, public_url: &str) -> Result<(Site, Option<NaiveDateTime>), StoreError> {
+pub fn read(conn: &mut DbConn, settings: &Settings) -> Result<(Site, Option<NaiveDateTime>), StoreError> {
+    let public_url = settings.public_url.as_str();
     let (map, latest) = load(conn)?;
+    let logo_image_id = map
+        .get("logo_image_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let logo = match &logo_image_id {
+        Some(id) => crate::images::load_many(conn, std::slice::from_ref(id))?
+            .get(id)
+            .and_then(|row| serde_json::to_value(crate::images::to_public(row, settings)).ok()),
+        None => None,
+    };
     let text = |k: &str, default: &str| map.get(k).and_then(Value::as_str).unwrap_or(default).to_owned();
     let site = Site {
         name: text("name", "Masthead"),
         description: text("description", ""),
-        logo: None,
-        logo_image_id: map
-            .get("logo_image_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        logo,
+        logo_image_id,
         public_url: public_url.to_owned(),
         locale: text("locale", "en"),
         social: map
@@ -165,6 +174,11 @@ pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
             }
         }
     }
+    if let Some(Value::String(id)) = &logo
+        && crate::images::load_many(conn, std::slice::from_ref(id))?.is_empty()
+    {
+        errors.push(FieldError::new("logo_image_id", "no image with this id"));
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors).into());
     }
@@ -206,8 +220,8 @@ pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
 )]
 #[get("/site")]
 pub async fn get_site(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let public_url = state.settings.public_url.clone();
-    let (site, latest) = state.db.run(move |conn| read(conn, &public_url)).await?;
+    let settings = state.settings.clone();
+    let (site, latest) = state.db.run(move |conn| read(conn, &settings)).await?;
     let info = CacheInfo::new(["site".to_owned()]).modified(latest.map(utc));
     caching::respond(&req, &state.settings, &site, info)
 }
@@ -231,13 +245,13 @@ pub async fn update_site(
     _auth: Auth<AdminRole>,
     body: web::Json<UpdateSite>,
 ) -> Result<web::Json<Site>, ApiError> {
-    let public_url = state.settings.public_url.clone();
+    let settings = state.settings.clone();
     let input = body.into_inner();
     let (site, _) = state
         .db
         .run(move |conn| {
             update(conn, input)?;
-            read(conn, &public_url)
+            read(conn, &settings)
         })
         .await?;
     Ok(web::Json(site))

@@ -41,12 +41,13 @@ pub struct ArticleTag {
     pub name: String,
 }
 
-/// The hero image: `image` carries the expanded image (null until images exist).
+/// The hero image: `image` carries the expanded image (its `caption` is the one to print);
+/// null if the image no longer exists.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HeroDto {
     pub image_id: String,
     pub caption: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::images::ImageDto>)]
     pub image: Option<Value>,
 }
 
@@ -146,17 +147,49 @@ pub fn canonical_url(settings: &Settings, slug: &str, at: NaiveDateTime) -> Stri
     format!("{}{}", settings.public_url.trim_end_matches('/'), path)
 }
 
-/// THE place where image references are expanded: every image block and the hero get their
-/// `image` field. Until the images module exists this sets them to null; it will look up
-/// the `images` table (metadata and rendition URLs) here.
-pub fn expand_images(_conn: &mut DbConn, article: &mut ArticleDto) -> Result<(), StoreError> {
-    if let Some(hero) = article.hero.as_mut() {
-        hero.image = None;
+/// THE place where image references are expanded: the hero and every image block get their
+/// `image` (full metadata and rendition URLs; its `caption` is the caption to print: the block's
+/// or hero's override first, else the image's own), and `body_html` is rendered with them.
+/// One query for all the articles given.
+pub fn expand_images(
+    conn: &mut DbConn,
+    settings: &Settings,
+    articles: &mut [ArticleDto],
+) -> Result<(), StoreError> {
+    let mut ids: Vec<String> = Vec::new();
+    for article in articles.iter() {
+        ids.extend(article.hero.as_ref().map(|h| h.image_id.clone()));
+        ids.extend(article.body.iter().filter_map(|b| match b {
+            Block::Image { image_id, .. } => Some(image_id.clone()),
+            _ => None,
+        }));
     }
-    for block in &mut article.body {
-        if let Block::Image { image, .. } = block {
-            *image = None;
+    ids.sort();
+    ids.dedup();
+    let rows = crate::images::load_many(conn, &ids)?;
+    let expand = |id: &str, caption: Option<&str>| -> Option<Value> {
+        let row = rows.get(id)?;
+        let mut image = crate::images::to_public(row, settings);
+        if let Some(caption) = caption.map(model::plain_text).filter(|c| !c.is_empty()) {
+            image.caption = Some(caption);
         }
+        serde_json::to_value(image).ok()
+    };
+    for article in articles.iter_mut() {
+        if let Some(hero) = article.hero.as_mut() {
+            hero.image = expand(&hero.image_id, hero.caption.as_deref());
+        }
+        for block in &mut article.body {
+            if let Block::Image {
+                image_id,
+                caption,
+                image,
+            } = block
+            {
+                *image = expand(image_id, caption.as_deref());
+            }
+        }
+        article.body_html = model::render_html(&article.body);
     }
     Ok(())
 }
@@ -186,7 +219,7 @@ pub fn build(
                 row.published_at.or(row.publish_at).unwrap_or(row.created_at),
             )
         });
-        let mut dto = ArticleDto {
+        let dto = ArticleDto {
             body: row.blocks(),
             hero,
             authors: authors
@@ -230,9 +263,9 @@ pub fn build(
             dateline: row.dateline,
             body_html: row.body_html,
         };
-        expand_images(conn, &mut dto)?;
         out.push(dto);
     }
+    expand_images(conn, settings, &mut out)?;
     Ok(out)
 }
 

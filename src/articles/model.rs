@@ -64,9 +64,10 @@ pub enum Block {
         image_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         caption: Option<String>,
-        /// The expanded image (read-only; filled in responses).
+        /// The expanded image (read-only; filled in responses). Its `caption` is the caption to
+        /// print: this block's override first, else the image's own.
         #[serde(default)]
-        #[schema(value_type = Option<Object>)]
+        #[schema(value_type = Option<crate::images::ImageDto>)]
         image: Option<Value>,
     },
     /// A pull quote.
@@ -325,6 +326,47 @@ pub fn parse_body(raw: &Value, errors: &mut Errors) -> Vec<Block> {
     blocks
 }
 
+/// A `<figure>` for an image block: the picture with `srcset` when the image is known, and a
+/// `<figcaption>` holding the caption (the block's sanitised override, else the image's own,
+/// escaped) and the credit.
+fn render_figure(html: &mut String, image_id: &str, caption: Option<&str>, image: Option<&Value>) {
+    html.push_str(&format!("<figure data-image-id=\"{}\">", escape_attr(image_id)));
+    let text = |key: &str| image.and_then(|i| i[key].as_str()).filter(|s| !s.is_empty());
+    if let Some(image) = image {
+        let renditions = &image["renditions"];
+        let src = renditions["widths"]
+            .as_array()
+            .and_then(|w| w.last())
+            .and_then(|w| w["url"].as_str())
+            .or(renditions["original"].as_str())
+            .unwrap_or_default();
+        html.push_str(&format!(
+            "<img src=\"{}\" srcset=\"{}\" sizes=\"(max-width: 1280px) 100vw, 1280px\" width=\"{}\" height=\"{}\" alt=\"{}\" loading=\"lazy\">",
+            escape_attr(src),
+            escape_attr(renditions["srcset"].as_str().unwrap_or_default()),
+            image["width"].as_u64().unwrap_or_default(),
+            image["height"].as_u64().unwrap_or_default(),
+            escape_attr(text("alt_text").unwrap_or_default()),
+        ));
+    }
+    let caption_html = match caption.filter(|c| !c.trim().is_empty()) {
+        Some(sanitised) => Some(sanitised.to_owned()),
+        None => text("caption").map(escape),
+    };
+    let credit = text("credit");
+    if caption_html.is_some() || credit.is_some() {
+        html.push_str("<figcaption>");
+        if let Some(caption) = caption_html {
+            html.push_str(&caption);
+        }
+        if let Some(credit) = credit {
+            html.push_str(&format!(" <span class=\"credit\">{}</span>", escape(credit)));
+        }
+        html.push_str("</figcaption>");
+    }
+    html.push_str("</figure>\n");
+}
+
 /// The body as HTML, for front ends that do not render blocks themselves.
 pub fn render_html(blocks: &[Block]) -> String {
     let mut html = String::new();
@@ -333,14 +375,10 @@ pub fn render_html(blocks: &[Block]) -> String {
             Block::Paragraph { text } => html.push_str(&format!("<p>{text}</p>\n")),
             Block::Heading { level, text } => html.push_str(&format!("<h{level}>{text}</h{level}>\n")),
             Block::Image {
-                image_id, caption, ..
-            } => {
-                html.push_str(&format!("<figure data-image-id=\"{}\">", escape_attr(image_id)));
-                if let Some(caption) = caption {
-                    html.push_str(&format!("<figcaption>{caption}</figcaption>"));
-                }
-                html.push_str("</figure>\n");
-            }
+                image_id,
+                caption,
+                image,
+            } => render_figure(&mut html, image_id, caption.as_deref(), image.as_ref()),
             Block::Quote { text, attribution } => {
                 html.push_str(&format!("<blockquote><p>{text}</p>"));
                 if let Some(who) = attribution {

@@ -430,8 +430,54 @@ fn slug_conflict(e: diesel::result::Error) -> StoreError {
 }
 
 /// Inserts a new article (version 1) with its links and first revision.
+/// Image ids an article refers to, each with the field path of the reference.
+fn image_refs(s: &Snapshot) -> Vec<(String, String)> {
+    let mut refs = Vec::new();
+    if let Some(hero) = &s.hero {
+        refs.push(("hero.image_id".to_owned(), hero.image_id.clone()));
+    }
+    for (i, block) in s.body.iter().enumerate() {
+        if let Block::Image { image_id, .. } = block {
+            refs.push((format!("body[{i}].image_id"), image_id.clone()));
+        }
+    }
+    if let Some(og) = &s.seo.og_image {
+        refs.push(("seo.og_image".to_owned(), og.clone()));
+    }
+    refs
+}
+
+/// 422 for references to images that do not exist: new references always, and every reference
+/// when the article is (or becomes) public, so no reader meets a missing picture.
+fn check_images(conn: &mut DbConn, s: &Snapshot, before: Option<&Snapshot>) -> Result<(), StoreError> {
+    let public = matches!(s.status, Status::Published | Status::Scheduled);
+    let old: std::collections::HashSet<String> = before
+        .map(|b| image_refs(b).into_iter().map(|(_, id)| id).collect())
+        .unwrap_or_default();
+    let refs: Vec<(String, String)> = image_refs(s)
+        .into_iter()
+        .filter(|(_, id)| public || !old.contains(id))
+        .collect();
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = refs.iter().map(|(_, id)| id.clone()).collect();
+    let found = crate::images::load_many(conn, &ids)?;
+    let errors: Vec<FieldError> = refs
+        .iter()
+        .filter(|(_, id)| !found.contains_key(id))
+        .map(|(field, _)| FieldError::new(field.clone(), "no image with this id"))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors).into())
+    }
+}
+
 pub fn create(conn: &mut DbConn, s: Snapshot, by: Option<&str>) -> Result<ArticleRow, StoreError> {
     conn.transaction(|conn| {
+        check_images(conn, &s, None)?;
         if slug_in_use(conn, &s.slug, None)? {
             return Err(StoreError::Conflict("another article has this slug".into()));
         }
@@ -494,7 +540,9 @@ pub fn mutate(
         check_if_match(&current.row, if_match)?;
         let mut s = snapshot_of(conn, &current.row)?;
         let old_slug = s.slug.clone();
+        let before = s.clone();
         change(conn, &current, &mut s)?;
+        check_images(conn, &s, Some(&before))?;
         if s.slug != old_slug {
             if slug_in_use(conn, &s.slug, Some(id))? {
                 return Err(StoreError::Conflict("another article has this slug".into()));

@@ -164,8 +164,21 @@ pub fn update(conn: &mut DbConn, id: &str, changes: ImageChanges) -> Result<Imag
 /// replaces the body with a query over its tables, and `DELETE /api/v1/admin/images/{id}`
 /// already turns `true` into 409 Conflict.
 pub fn image_in_use(conn: &mut DbConn, id: &str) -> Result<bool, StoreError> {
-    let _ = (conn, id);
-    Ok(false)
+    use crate::db::schema::articles;
+    // Ids are UUIDs (checked before any query), so they hold no LIKE wildcards; a published or
+    // scheduled article refers to the image from its hero, a body block or its share image.
+    let pattern = format!("%{id}%");
+    let users: i64 = articles::table
+        .filter(articles::status.eq_any(["published", "scheduled"]))
+        .filter(
+            articles::hero
+                .like(pattern.clone())
+                .or(articles::body.like(pattern))
+                .or(articles::seo_og_image.eq(id)),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(users > 0)
 }
 
 /// Deletes the row (after the in-use check) and returns it, so the caller can remove the files.

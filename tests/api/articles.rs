@@ -16,7 +16,6 @@ pub fn story(headline: &str) -> Value {
             {"type": "heading", "level": 2, "text": "What changed"},
             {"type": "quote", "text": "We are glad it is over.", "attribution": "A commuter"},
             {"type": "list", "ordered": false, "items": ["New cables", "Wider lanes"]},
-            {"type": "image", "image_id": "img-1", "caption": "The bridge at dawn"},
             {"type": "divider"},
             {"type": "embed", "url": "https://video.example.com/v/1", "provider": "ExampleTube"}
         ]
@@ -79,9 +78,7 @@ async fn an_editor_publishes_and_the_public_api_serves_the_whole_article() {
     assert_eq!(body["dateline"], "PORTSMOUTH");
     assert_eq!(body["authors"][0]["id"], editor_id.as_str());
     assert_eq!(body["authors"][0]["display_name"], "Test editor");
-    assert_eq!(body["body"].as_array().unwrap().len(), 7);
-    assert_eq!(body["body"][4]["type"], "image");
-    assert!(body["body"][4]["image"].is_null() && body["body"][4].get("image").is_some());
+    assert_eq!(body["body"].as_array().unwrap().len(), 6);
     let html = body["body_html"].as_str().unwrap();
     assert!(html.contains("<p>The harbour bridge <b>reopened</b> on Tuesday.</p>"));
     assert!(html.contains("<h2>What changed</h2>"));
@@ -445,7 +442,7 @@ async fn every_save_writes_a_revision_and_a_revision_can_be_restored() {
     restored.assert_status(200);
     let restored = restored.json();
     assert_eq!(restored["headline"], "Original headline");
-    assert_eq!(restored["body"].as_array().unwrap().len(), 7);
+    assert_eq!(restored["body"].as_array().unwrap().len(), 6);
     assert_eq!(restored["status"], "published");
     let revs = app
         .request(Method::GET, &format!("{path}/revisions?limit=1"))
@@ -991,9 +988,9 @@ async fn the_demo_loader_publishes_original_articles_once() {
     let db = masthead::db::Db::open(&app.settings.database_url, 1).unwrap();
     let passwords = masthead::auth::password::Passwords::new(app.settings.argon2_memory_kib).unwrap();
     let mut conn = db.get().unwrap();
-    let first = masthead::demo::load(&mut conn, &passwords).unwrap();
+    let first = masthead::demo::load(&mut conn, &passwords, &app.settings).unwrap();
     assert!(first.articles >= 5 && first.tags >= 3 && first.users == 1);
-    let again = masthead::demo::load(&mut conn, &passwords).unwrap();
+    let again = masthead::demo::load(&mut conn, &passwords, &app.settings).unwrap();
     assert_eq!(
         (again.articles, again.tags, again.users, again.comments),
         (0, 0, 0, 0)
@@ -1010,6 +1007,12 @@ async fn the_demo_loader_publishes_original_articles_once() {
     let local = app.get("/api/v1/tags/local").await.json();
     assert!(local["article_count"].as_i64().unwrap() >= 3);
     assert_eq!(one["comment_count"], 3);
+    assert!(
+        one["hero"]["image"]["credit"].is_string(),
+        "demo heroes carry credits: {}",
+        one["hero"]
+    );
+    assert!(one["body_html"].as_str().unwrap().contains("<figcaption>"));
     let comments = app
         .get(&format!("/api/v1/articles/{}/comments", first.slugs[0]))
         .await
@@ -1023,13 +1026,20 @@ async fn hero_and_seo_fields_are_stored_defaulted_and_cleared() {
     let app = TestApp::spawn().await;
     let editor = app.token_for("editor").await;
     let mut body = story("Hero shot");
-    body["hero"] = json!({"image_id": "img-hero", "caption": "<b>Dawn</b><script>x</script>"});
+    let image = crate::images::upload(&app, &editor, "dawn.jpg", &crate::images::jpeg(64, 48, 1), &[])
+        .await
+        .json();
+    let image_id = image["id"].as_str().unwrap();
+    body["hero"] = json!({"image_id": image_id, "caption": "<b>Dawn</b><script>x</script>"});
     body["seo"] = json!({"meta_title": "Custom title", "canonical_url": "https://elsewhere.example/a"});
     body["comments_enabled"] = json!(false);
     let a = create(&app, &editor, &body).await;
+    assert_eq!(a["hero"]["image_id"], image_id);
+    assert_eq!(a["hero"]["caption"], "<b>Dawn</b>");
+    assert_eq!(a["hero"]["image"]["id"], image_id);
     assert_eq!(
-        a["hero"],
-        json!({"image_id": "img-hero", "caption": "<b>Dawn</b>", "image": null})
+        a["hero"]["image"]["caption"], "Dawn",
+        "the override, as plain text"
     );
     assert_eq!(a["seo"]["meta_title"], "Custom title");
     assert_eq!(

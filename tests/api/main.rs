@@ -2,6 +2,7 @@
 //! fresh database (SQLite file, or a PostgreSQL database when `TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod article_images;
 mod articles;
 mod auth;
 mod comments;
