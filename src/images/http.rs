@@ -144,26 +144,35 @@ pub fn to_public(row: &ImageRow, settings: &Settings) -> ImageDto {
     }
 }
 
-/// The multipart form of an upload (documentation of the request body).
-#[derive(ToSchema)]
+/// The multipart form of an upload (documentation of the request body). Text fields may not
+/// hold control characters other than line feeds.
+#[derive(ToSchema, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ImageUpload {
     /// The image file: JPEG, PNG, WebP or GIF (decided from its bytes, not its name).
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
     /// Caption shown under the image (at most 2000 characters).
+    #[schema(max_length = 2000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     caption: Option<String>,
     /// Credit as printed, e.g. "Saul Loeb/AFP" (at most 200 characters).
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     credit: Option<String>,
     /// Source agency, e.g. "AFP" (at most 200 characters).
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     source: Option<String>,
     /// Text alternative for screen readers (at most 1000 characters).
+    #[schema(max_length = 1000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     alt_text: Option<String>,
     /// Copyright notice (at most 300 characters).
+    #[schema(max_length = 300, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     copyright: Option<String>,
     /// Focal point, 0–1 from the left (default 0.5).
+    #[schema(minimum = 0.0, maximum = 1.0)]
     focal_x: Option<f64>,
     /// Focal point, 0–1 from the top (default 0.5).
+    #[schema(minimum = 0.0, maximum = 1.0)]
     focal_y: Option<f64>,
 }
 
@@ -172,19 +181,19 @@ pub struct ImageUpload {
 #[serde(deny_unknown_fields)]
 pub struct UpdateImage {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     pub caption: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     pub credit: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     pub source: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     pub alt_text: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 300, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     pub copyright: Option<Option<String>>,
     pub focal_point: Option<FocalPoint>,
 }
