@@ -61,7 +61,8 @@ impl Metrics {
 const DOCS_CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
-/// Adds the request id, security headers and default cache policy; records metrics.
+/// Answers HEAD like GET, adds the request id, security headers and default cache policy;
+/// records metrics.
 pub async fn standard_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -69,6 +70,12 @@ pub async fn standard_headers(
     let started = Instant::now();
     let path = req.path().to_owned();
     let method = req.method().to_string();
+    // HEAD is answered as GET: the HTTP/1 codec remembers the request was HEAD and sends the
+    // headers (Content-Length included) without the body.
+    let mut req = req;
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
     let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
 

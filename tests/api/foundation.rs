@@ -255,3 +255,14 @@ fn cli_user_create_reads_the_password_from_the_environment_and_refuses_bad_input
     let role = create("other@news.example.com", "chief", "a long enough password");
     assert!(String::from_utf8_lossy(&role.stderr).contains("role: must be"));
 }
+
+#[actix_web::test]
+async fn head_is_answered_like_get_without_a_body() {
+    let app = TestApp::spawn().await;
+    let get = app.get("/api/v1/tags").await;
+    let head = app.request(Method::HEAD, "/api/v1/tags").send().await;
+    head.assert_status(200);
+    assert!(head.body.is_empty());
+    assert_eq!(head.header("etag"), get.header("etag"));
+    assert_eq!(head.header("content-length"), Some(get.body.len().to_string()));
+}
