@@ -806,7 +806,7 @@ pub async fn get_admin_article(
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -845,7 +845,7 @@ pub async fn update_article(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[delete("/admin/articles/{id}")]
@@ -887,7 +887,7 @@ fn require_body(s: &Snapshot) -> Result<(), StoreError> {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body is empty", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -931,7 +931,7 @@ pub async fn publish_article(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/admin/articles/{id}/unpublish")]
@@ -970,7 +970,7 @@ pub async fn unpublish_article(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/admin/articles/{id}/archive")]
@@ -1019,7 +1019,7 @@ pub struct ScheduleInput {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "publish_at is missing or not RFC 3339, or the body is empty", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -1131,7 +1131,7 @@ pub async fn list_revisions(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/admin/articles/{id}/revisions/{rev}/restore")]
