@@ -78,6 +78,7 @@ pub struct StandardResponses;
 
 impl Modify for StandardResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        reference_page_items(openapi);
         for (path, item) in openapi.paths.paths.iter_mut() {
             let has_path_params = path.contains('{');
             let editorial = path.starts_with("/api/v1/admin");
@@ -264,4 +265,39 @@ pub fn problem_response(description: &str) -> Response {
                 .build(),
         )
         .build()
+}
+
+/// utoipa 5 inlines a generic's type argument, so `Page_ArticleSummary.data.items` repeats the
+/// whole `ArticleSummary` schema and the component itself is never referenced (Redocly's
+/// `no-unused-components`; generated clients get an anonymous type instead of `ArticleSummary`).
+/// Every `Page_<X>` whose items are exactly component `<X>` gets a `$ref` to it instead.
+fn reference_page_items(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    let named: Vec<(String, serde_json::Value)> = components
+        .schemas
+        .iter()
+        .filter_map(|(name, schema)| Some((name.clone(), serde_json::to_value(schema).ok()?)))
+        .collect();
+    for (name, schema) in components.schemas.iter_mut() {
+        let Some(item_name) = name.strip_prefix("Page_") else {
+            continue;
+        };
+        let Some((_, wanted)) = named.iter().find(|(n, _)| n == item_name) else {
+            continue;
+        };
+        let RefOr::T(Schema::Object(page)) = schema else {
+            continue;
+        };
+        let Some(RefOr::T(Schema::Array(data))) = page.properties.get_mut("data") else {
+            continue;
+        };
+        if let ArrayItems::RefOrSchema(items) = &mut data.items
+            && serde_json::to_value(&**items).ok().as_ref() == Some(wanted)
+        {
+            **items = RefOr::Ref(Ref::from_schema_name(item_name));
+        }
+    }
 }

@@ -43,16 +43,49 @@ pub struct Site {
 /// Changes to the site settings; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema, Default)]
 pub struct UpdateSite {
+    /// 1–200 characters as sent, not blank (stored trimmed).
+    #[schema(
+        example = "The Harbour Gazette",
+        max_length = 200,
+        pattern = r"^[\s\S]*[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+    )]
     pub name: Option<String>,
+    /// At most 1 000 characters.
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// An image id, or null to remove the logo.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[\s\S]*[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$")]
     pub logo_image_id: Option<Value>,
+    /// A language tag such as `en` or `en-GB`.
+    #[schema(example = "en-GB", pattern = r"^[A-Za-z0-9_-]{1,35}$")]
     pub locale: Option<String>,
     /// Replaces the social accounts (network → handle or URL).
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = social_input_schema)]
     pub social: Option<BTreeMap<String, String>>,
+}
+
+/// `social` in a write: network names of 1–50 characters, values of at most 500, or null.
+fn social_input_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .description(Some(
+            "Replaces the social accounts (network → handle or URL): network names of 1–50 \
+             characters, values of at most 500.",
+        ))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(50)),
+        ))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(500)),
+        ))
+        .build()
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
@@ -127,11 +160,10 @@ pub fn read(conn: &mut DbConn, settings: &Settings) -> Result<(Site, Option<Naiv
 /// Applies validated changes.
 pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
     let mut errors = Vec::new();
+    // Limits count the text as sent, like the spec's maxLength; it is stored trimmed.
+    let name_too_long = input.name.as_ref().is_some_and(|n| n.chars().count() > 200);
     let name = input.name.map(|n| n.trim().to_owned());
-    if name
-        .as_ref()
-        .is_some_and(|n| n.is_empty() || n.chars().count() > 200)
-    {
+    if name_too_long || name.as_ref().is_some_and(|n| n.is_empty()) {
         errors.push(FieldError::new("name", "must be 1–200 characters"));
     }
     if input
@@ -147,7 +179,7 @@ pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
             && l.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     };
-    if input.locale.as_deref().is_some_and(|l| !locale_ok(l.trim())) {
+    if input.locale.as_deref().is_some_and(|l| !locale_ok(l)) {
         errors.push(FieldError::new(
             "locale",
             "must be a language tag such as en or en-GB",
@@ -156,7 +188,7 @@ pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
     let logo = match &input.logo_image_id {
         None => None,
         Some(Value::Null) => Some(Value::Null),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 => {
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 100 => {
             Some(Value::String(s.trim().to_owned()))
         }
         Some(_) => {
@@ -166,7 +198,7 @@ pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
     };
     if let Some(social) = &input.social {
         for (k, v) in social {
-            if k.is_empty() || k.len() > 50 || v.len() > 500 {
+            if k.is_empty() || k.chars().count() > 50 || v.chars().count() > 500 {
                 errors.push(FieldError::new(
                     format!("social.{k}"),
                     "must be a short network name and value",

@@ -283,6 +283,10 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
 /// The hero image in a write.
 #[derive(Deserialize, ToSchema)]
 pub struct HeroInput {
+    #[schema(
+        max_length = 100,
+        pattern = r"^[\s\S]*[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+    )]
     pub image_id: String,
     pub caption: Option<String>,
 }
@@ -290,18 +294,21 @@ pub struct HeroInput {
 /// SEO fields in a write; a null clears a field back to its default.
 #[derive(Deserialize, ToSchema, Default)]
 pub struct SeoInput {
+    /// At most 300 characters as sent; empty or null: the headline.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 300)]
     pub meta_title: Option<Value>,
+    /// At most 1 000 characters as sent; empty or null: the standfirst.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     pub meta_description: Option<Value>,
-    /// Image id of the share image.
+    /// Image id of the share image (at most 100 characters).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub og_image: Option<Value>,
+    /// An absolute http(s) URL; null: the default from `MASTHEAD_PUBLIC_URL`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = "uri", max_length = 2000, pattern = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][^\s]*)?$")]
     pub canonical_url: Option<Value>,
 }
 
@@ -309,15 +316,23 @@ pub struct SeoInput {
 /// `dateline`, `hero` and SEO fields. Status changes go through the action endpoints.
 #[derive(Deserialize, ToSchema, Default)]
 pub struct ArticleInput {
-    /// 1–300 characters (required on create).
-    #[schema(example = "Harbour bridge reopens after storm repairs")]
+    /// 1–300 characters as sent, markup stripped (required on create).
+    #[schema(
+        example = "Harbour bridge reopens after storm repairs",
+        max_length = 300,
+        pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+    )]
     pub headline: Option<String>,
-    /// Derived from the headline when absent on create; a changed slug keeps the old one as a
-    /// 301 redirect.
+    /// Lowercase letters, digits and single hyphens. Derived from the headline when absent on
+    /// create; a changed slug keeps the old one as a 301 redirect.
+    #[schema(max_length = 200, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
+    /// Plain text, at most 1 000 characters as sent.
+    #[schema(max_length = 1000)]
     pub standfirst: Option<String>,
+    /// At most 100 characters as sent; empty or null clears it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "PORTSMOUTH")]
+    #[schema(value_type = Option<String>, example = "PORTSMOUTH", max_length = 100)]
     pub dateline: Option<Value>,
     /// Blocks: `paragraph {text}`, `heading {level 2–4, text}`, `image {image_id, caption?}`,
     /// `quote {text, attribution?}`, `embed {url, provider?}`, `list {ordered, items[]}`,
@@ -336,12 +351,41 @@ pub struct ArticleInput {
     pub seo: Option<SeoInput>,
 }
 
+/// The body of a create: an [`ArticleInput`] whose `headline` is required (a create without one
+/// is 422). Only the spec uses this type; the handler reads an `ArticleInput`.
+pub struct NewArticle;
+
+impl utoipa::PartialSchema for NewArticle {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{Schema, Type};
+        use utoipa::openapi::{RefOr, schema::SchemaType};
+        let mut schema = <ArticleInput as utoipa::PartialSchema>::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object.description = Some(
+                "A new article: `headline` is required; everything else as in `ArticleInput`.".to_owned(),
+            );
+            if let Some(RefOr::T(Schema::Object(headline))) = object.properties.get_mut("headline") {
+                headline.schema_type = SchemaType::Type(Type::String);
+            }
+            object.required.insert(0, "headline".to_owned());
+        }
+        schema
+    }
+}
+
+impl ToSchema for NewArticle {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <ArticleInput as ToSchema>::schemas(schemas);
+    }
+}
+
 fn nullable_text(value: &Value, field: &str, max: usize, errors: &mut Errors) -> Option<Option<String>> {
     match value {
         Value::Null => Some(None),
         Value::String(s) => {
             let text = model::plain_text(s).trim().to_owned();
-            if text.chars().count() > max {
+            // The limit counts the text as sent, like the spec's maxLength.
+            if s.chars().count() > max {
                 errors.push(field, format!("must be at most {max} characters"));
                 None
             } else if text.is_empty() {
@@ -362,7 +406,9 @@ fn parse_hero(value: &Value, errors: &mut Errors) -> Option<Option<Hero>> {
         Value::Null => Some(None),
         Value::Object(obj) => {
             let image_id = match obj.get("image_id") {
-                Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 100 => Some(s.trim().to_owned()),
+                Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 100 => {
+                    Some(s.trim().to_owned())
+                }
                 _ => {
                     errors.push("hero.image_id", "is required: an image id");
                     None
@@ -451,12 +497,20 @@ fn apply_input(
             ),
         ];
         for (value, field, max, target) in fields {
+            // An empty string is not a URL (null restores the default).
+            if field == "seo.canonical_url"
+                && let Some(Value::String(u)) = value
+                && !model::is_http_url(u.trim())
+            {
+                errors.push(field, "must be an http(s) URL");
+                continue;
+            }
             if let Some(v) = value
                 && let Some(v) = nullable_text(v, field, max, &mut errors)
             {
                 if field == "seo.canonical_url"
                     && let Some(u) = &v
-                    && !url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"))
+                    && !model::is_http_url(u)
                 {
                     errors.push(field, "must be an http(s) URL");
                     continue;
@@ -611,7 +665,7 @@ async fn run_mutation(
 #[utoipa::path(
     tag = "editorial",
     security(("bearerAuth" = ["contributor"])),
-    request_body = ArticleInput,
+    request_body = NewArticle,
     responses(
         (status = 201, body = ArticleDto, headers(
             ("ETag" = String, description = "Version tag for If-Match"),
@@ -665,6 +719,7 @@ pub async fn create_article(
 #[into_params(parameter_in = Query)]
 pub struct AdminListQuery {
     /// `draft`, `scheduled` (not yet due), `published` (including due scheduled ones) or `archived`.
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
     /// Tag slug or id.
     pub tag: Option<String>,
@@ -694,7 +749,7 @@ pub async fn list_admin_articles(
     page: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<ArticleSummary>>, ApiError> {
     let page = page.parse::<(NaiveDateTime, String)>(&state.cursors)?;
-    let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
+    let status = match filter.status.as_deref() {
         Some(s) => Some(Status::parse(s).ok_or_else(|| {
             ApiError::BadRequest("status must be draft, scheduled, published or archived".into())
         })?),
@@ -784,7 +839,7 @@ pub async fn get_admin_article(
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "If-Match is stale; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -823,7 +878,7 @@ pub async fn update_article(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[delete("/admin/articles/{id}")]
@@ -865,7 +920,7 @@ fn require_body(s: &Snapshot) -> Result<(), StoreError> {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body is empty", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -909,7 +964,7 @@ pub async fn publish_article(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/admin/articles/{id}/unpublish")]
@@ -948,7 +1003,7 @@ pub async fn unpublish_article(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/admin/articles/{id}/archive")]
@@ -977,7 +1032,7 @@ pub async fn archive_article(
 #[derive(Deserialize, ToSchema)]
 pub struct ScheduleInput {
     /// RFC 3339 time; the article is public from this instant (a past time publishes at once).
-    #[schema(example = "2026-12-01T06:00:00Z")]
+    #[schema(value_type = String, format = DateTime, required = true, example = "2026-12-01T06:00:00Z")]
     pub publish_at: Option<String>,
 }
 
@@ -997,7 +1052,7 @@ pub struct ScheduleInput {
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "publish_at is missing or not RFC 3339, or the body is empty", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -1109,7 +1164,7 @@ pub async fn list_revisions(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")
+        (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/admin/articles/{id}/revisions/{rev}/restore")]
@@ -1168,13 +1223,15 @@ pub struct PublicListQuery {
     /// (at most the 1 000 best matches).
     pub q: Option<String>,
     /// RFC 3339; only articles published after this instant.
+    #[param(format = DateTime, example = "2026-01-31T00:00:00Z")]
     pub published_after: Option<String>,
     /// RFC 3339; only articles published before this instant.
+    #[param(format = DateTime, example = "2026-02-28T00:00:00Z")]
     pub published_before: Option<String>,
 }
 
 fn parse_time(raw: Option<&str>, name: &str) -> Result<Option<NaiveDateTime>, ApiError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+    match raw {
         None => Ok(None),
         Some(s) => DateTime::parse_from_rfc3339(s)
             .map(|t| Some(naive(t.with_timezone(&Utc))))

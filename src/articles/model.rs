@@ -56,11 +56,27 @@ impl Status {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Block {
     /// A paragraph of inline text (bold, italic and links only).
-    Paragraph { text: String },
+    Paragraph {
+        #[schema(
+            pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+        )]
+        text: String,
+    },
     /// A subheading, level 2–4.
-    Heading { level: u8, text: String },
+    Heading {
+        #[schema(minimum = 2, maximum = 4)]
+        level: u8,
+        #[schema(
+            pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+        )]
+        text: String,
+    },
     /// An image; `caption` overrides the image's default caption.
     Image {
+        #[schema(
+            max_length = 100,
+            pattern = r"^[\s\S]*[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+        )]
         image_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         caption: Option<String>,
@@ -72,21 +88,41 @@ pub enum Block {
     },
     /// A pull quote.
     Quote {
+        #[schema(
+            pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+        )]
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         attribution: Option<String>,
     },
     /// An embedded resource (video, post…), by URL.
     Embed {
+        #[schema(
+            format = "uri",
+            pattern = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][^\s]*)?$"
+        )]
         url: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         provider: Option<String>,
     },
     /// A bulleted or numbered list of inline-text items.
-    List { ordered: bool, items: Vec<String> },
+    List {
+        /// Numbered (default false: bulleted).
+        #[serde(default)]
+        ordered: bool,
+        #[schema(value_type = Vec<InlineText>, min_items = 1)]
+        items: Vec<String>,
+    },
     /// A horizontal rule.
     Divider {},
 }
+
+/// Inline text that must not be blank (a list item).
+#[derive(ToSchema)]
+#[schema(
+    pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+)]
+pub struct InlineText(#[allow(dead_code)] String);
 
 static INLINE: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut b = ammonia::Builder::empty();
@@ -202,8 +238,9 @@ pub fn parse_body(raw: &Value, errors: &mut Errors) -> Vec<Block> {
             }
             Some("heading") => {
                 let level = match obj.get("level") {
-                    Some(Value::Number(n)) => match n.as_u64() {
-                        Some(l @ 2..=4) => Some(l as u8),
+                    // JSON Schema counts 3.0 as the integer 3, so the server does too.
+                    Some(Value::Number(n)) => match n.as_f64() {
+                        Some(l) if l.fract() == 0.0 && (2.0..=4.0).contains(&l) => Some(l as u8),
                         _ => {
                             errors.push(format!("{path}.level"), "must be 2, 3 or 4");
                             None
@@ -227,7 +264,7 @@ pub fn parse_body(raw: &Value, errors: &mut Errors) -> Vec<Block> {
             }
             Some("image") => {
                 let image_id = text_field(obj, &path, "image_id", errors).filter(|id| {
-                    let ok = !id.trim().is_empty() && id.len() <= 100;
+                    let ok = !id.trim().is_empty() && id.chars().count() <= 100;
                     if !ok {
                         errors.push(format!("{path}.image_id"), "must be an image id");
                     }
@@ -248,7 +285,7 @@ pub fn parse_body(raw: &Value, errors: &mut Errors) -> Vec<Block> {
             }
             Some("embed") => {
                 let url = text_field(obj, &path, "url", errors).filter(|u| {
-                    let ok = url::Url::parse(u.trim()).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
+                    let ok = is_http_url(u.trim());
                     if !ok {
                         errors.push(format!("{path}.url"), "must be an http(s) URL");
                     }
@@ -443,11 +480,18 @@ pub fn reading_minutes(words: i32) -> i32 {
     }
 }
 
-/// A trimmed headline of 1–300 characters without markup.
+/// An absolute `http://` or `https://` URL (scheme in lowercase, as the spec's pattern says).
+pub fn is_http_url(u: &str) -> bool {
+    (u.starts_with("http://") || u.starts_with("https://"))
+        && url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"))
+}
+
+/// A trimmed headline without markup, sent as 1–300 characters (the limit counts the text as
+/// sent, like the spec's `maxLength`).
 pub fn headline(raw: &str, errors: &mut Errors) -> Option<String> {
     let text = plain_text(raw).trim().to_owned();
-    let len = text.chars().count();
-    if len == 0 {
+    let len = raw.chars().count();
+    if text.is_empty() {
         errors.push("headline", "must not be empty");
         None
     } else if len > HEADLINE_MAX {
@@ -461,10 +505,10 @@ pub fn headline(raw: &str, errors: &mut Errors) -> Option<String> {
     }
 }
 
-/// A plain standfirst of at most 1 000 characters.
+/// A plain standfirst, sent as at most 1 000 characters.
 pub fn standfirst(raw: &str, errors: &mut Errors) -> Option<String> {
     let text = plain_text(raw).trim().to_owned();
-    let len = text.chars().count();
+    let len = raw.chars().count();
     if len > STANDFIRST_MAX {
         errors.push(
             "standfirst",

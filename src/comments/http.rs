@@ -30,12 +30,22 @@ pub struct Challenge {
 /// A reader's comment.
 #[derive(Deserialize, ToSchema)]
 pub struct PostComment {
-    #[schema(example = "Ana")]
+    /// 1–80 characters as sent, not blank.
+    #[schema(
+        example = "Ana",
+        max_length = 80,
+        pattern = r"^[\s\S]*[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+    )]
     pub author_name: String,
     /// Never shown publicly.
+    #[schema(format = Email, max_length = 254)]
     pub author_email: Option<String>,
-    /// Plain text, 1–5 000 characters.
-    #[schema(example = "Thanks for the clear explanation of the budget vote.")]
+    /// Plain text, 1–5 000 characters as sent, not blank.
+    #[schema(
+        example = "Thanks for the clear explanation of the budget vote.",
+        max_length = 5000,
+        pattern = r"^[\s\S]*[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+    )]
     pub body: String,
     /// Reply to this comment (same article, at most 3 levels deep).
     pub parent_id: Option<String>,
@@ -312,6 +322,7 @@ pub async fn list_public(
 #[into_params(parameter_in = Query)]
 pub struct ModerationQuery {
     /// pending, approved, rejected or spam.
+    #[param(value_type = Option<CommentStatus>)]
     pub status: Option<String>,
     /// An article id.
     pub article: Option<String>,
@@ -374,7 +385,7 @@ pub async fn moderation_list(
 #[derive(Deserialize, ToSchema)]
 pub struct Moderate {
     /// pending, approved, rejected or spam.
-    #[schema(example = "approved")]
+    #[schema(value_type = CommentStatus, example = "approved")]
     pub status: String,
 }
 
@@ -418,8 +429,9 @@ pub async fn moderate(
 #[derive(Deserialize, ToSchema)]
 pub struct BulkModerate {
     /// 1–100 comment ids.
+    #[schema(min_items = 1, max_items = 100)]
     pub ids: Vec<String>,
-    #[schema(example = "spam")]
+    #[schema(value_type = CommentStatus, example = "spam")]
     pub status: String,
 }
 

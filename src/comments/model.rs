@@ -64,7 +64,7 @@ impl NewCommentInput {
         let name = author_name.trim();
         if name.is_empty() {
             errors.push(FieldError::new("author_name", "must not be empty"));
-        } else if name.chars().count() > MAX_NAME_CHARS {
+        } else if author_name.chars().count() > MAX_NAME_CHARS {
             errors.push(FieldError::new(
                 "author_name",
                 format!("must be at most {MAX_NAME_CHARS} characters"),
@@ -83,7 +83,7 @@ impl NewCommentInput {
         let text = body.trim();
         if text.is_empty() {
             errors.push(FieldError::new("body", "must not be empty"));
-        } else if text.chars().count() > MAX_BODY_CHARS {
+        } else if body.chars().count() > MAX_BODY_CHARS {
             errors.push(FieldError::new(
                 "body",
                 format!("must be at most {MAX_BODY_CHARS} characters"),

@@ -51,24 +51,42 @@ fn with_counts(conn: &mut DbConn, rows: Vec<TagRow>) -> Result<Vec<Tag>, StoreEr
 /// A new tag; the slug is derived from the name when absent.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateTag {
-    #[schema(example = "Climate")]
+    /// 1–100 characters as sent; markup is stripped and some text must remain.
+    #[schema(
+        example = "Climate",
+        max_length = 100,
+        pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+    )]
     pub name: String,
+    /// Lowercase letters, digits and single hyphens.
+    #[schema(example = "climate", max_length = 200, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
+    /// Plain text, at most 1 000 characters as sent.
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
 }
 
 /// Changes to a tag; absent fields stay.
 #[derive(Deserialize, ToSchema, Default)]
 pub struct UpdateTag {
+    /// 1–100 characters as sent; markup is stripped and some text must remain.
+    #[schema(
+        max_length = 100,
+        pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+    )]
     pub name: Option<String>,
+    /// Lowercase letters, digits and single hyphens.
+    #[schema(max_length = 200, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
     pub slug: Option<String>,
+    /// Plain text, at most 1 000 characters as sent.
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
 }
 
 fn tag_name(raw: &str, errors: &mut Errors) -> Option<String> {
     let name = model::plain_text(raw).trim().to_owned();
-    let len = name.chars().count();
-    if len == 0 || len > 100 {
+    // The limit counts the name as sent, like the spec's maxLength.
+    if name.is_empty() || raw.chars().count() > 100 {
         errors.push("name", "must be 1–100 characters");
         None
     } else {
@@ -78,7 +96,7 @@ fn tag_name(raw: &str, errors: &mut Errors) -> Option<String> {
 
 fn description(raw: &str, errors: &mut Errors) -> Option<String> {
     let d = model::plain_text(raw).trim().to_owned();
-    if d.chars().count() > 1000 {
+    if raw.chars().count() > 1000 {
         errors.push("description", "must be at most 1000 characters");
         None
     } else {

@@ -257,3 +257,115 @@ fn editorial_and_session_responses_document_cache_control_no_store() {
         }
     }
 }
+
+#[test]
+fn every_operation_that_takes_if_match_documents_412_and_says_why() {
+    let spec = serde_json::to_value(masthead::startup::openapi()).unwrap();
+    let mut wrong = Vec::new();
+    for (path, method, op) in operations(&spec) {
+        let takes_if_match = op["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["in"] == "header" && p["name"] == "If-Match"));
+        let answer = &op["responses"]["412"];
+        match (takes_if_match, answer.is_object()) {
+            (true, false) => wrong.push(format!("{method} {path}: If-Match without a 412")),
+            (false, true) => wrong.push(format!("{method} {path}: a 412 without If-Match")),
+            (true, true) if !answer["description"].as_str().unwrap_or("").contains("If-Match") => wrong.push(
+                format!("{method} {path}: the 412 does not say it is about If-Match"),
+            ),
+            _ => {}
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "412 documentation is wrong:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[actix_web::test]
+async fn a_stale_if_match_is_412_and_a_missing_one_is_not_required() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let created = app
+        .post(
+            "/api/v1/admin/articles",
+            &json!({"headline": "Ferry timetable changes from Monday",
+                "body": [{"type": "paragraph", "text": "Sailings move to the half hour."}]}),
+        )
+        .bearer(&token)
+        .send()
+        .await;
+    created.assert_status(201);
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/admin/articles/{id}/publish");
+    let stale = app
+        .request(Method::POST, &path)
+        .bearer(&token)
+        .header("If-Match", "\"not-the-etag\"")
+        .send()
+        .await;
+    stale.assert_problem(412);
+    // If-Match is optional: without it the action runs.
+    app.request(Method::POST, &path)
+        .bearer(&token)
+        .send()
+        .await
+        .assert_status(200);
+}
+
+#[actix_web::test]
+async fn article_tag_and_site_fields_are_checked_as_the_spec_states_them() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    // JSON Schema counts 3.0 as an integer, so a heading level of 3.0 is valid.
+    let heading = json!({"headline": "Budget vote",
+        "body": [{"type": "heading", "level": 3.0, "text": "What changes"}]});
+    app.post("/api/v1/admin/articles", &heading)
+        .bearer(&token)
+        .send()
+        .await
+        .assert_status(201);
+    // Limits count the text as sent (the spec's maxLength), even when it is stored trimmed.
+    let padded = format!("{} ", "x".repeat(300));
+    let problem = app
+        .post("/api/v1/admin/articles", &json!({"headline": padded}))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_problem(422);
+    assert_eq!(problem["errors"][0]["field"], "headline");
+    // An empty canonical URL is not a URL (null restores the default); nor is HTTP:// in capitals.
+    for url in ["", "HTTP://news.example.com/x", "ftp://news.example.com/x"] {
+        let body = json!({"headline": "Ferry strike", "seo": {"canonical_url": url}});
+        let problem = app
+            .post("/api/v1/admin/articles", &body)
+            .bearer(&token)
+            .send()
+            .await
+            .assert_problem(422);
+        assert_eq!(problem["errors"][0]["field"], "seo.canonical_url", "{url:?}");
+    }
+    let tag = json!({"name": format!("{} ", "t".repeat(100))});
+    app.post("/api/v1/admin/tags", &tag)
+        .bearer(&token)
+        .send()
+        .await
+        .assert_problem(422);
+    for site in [json!({"locale": " en"}), json!({"social": {"": "@gazette"}})] {
+        app.patch("/api/v1/admin/site", &site)
+            .bearer(&token)
+            .send()
+            .await
+            .assert_problem(422);
+    }
+    // An empty status filter is not one of the enum's values.
+    app.request(Method::GET, "/api/v1/admin/articles?status=")
+        .bearer(&token)
+        .send()
+        .await
+        .assert_problem(400);
+    app.get("/api/v1/articles?published_after=")
+        .await
+        .assert_problem(400);
+}
