@@ -154,13 +154,13 @@ seed_args=(--seed "$SEED")
 [ "$SEED" = random ] && seed_args=()
 (
   cd "$WORK"
-  # The hooks read real tags, bylines and challenges, and give an article a body before a
+  # Every check is on (Schemathesis's default; `--checks` would also override the one
+  # per-operation exception in schemathesis.toml). The hooks read real tags, bylines and challenges, and give an article a body before a
   # positive publish case (scripts/contract/masthead_hooks.py).
   MASTHEAD_CONTRACT_URL="$BASE" MASTHEAD_CONTRACT_TOKEN="$TOKEN" \
   PYTHONPATH="$ROOT/scripts/contract" SCHEMATHESIS_HOOKS=masthead_hooks \
     "$VENV/bin/st" --no-color --config-file "$ROOT/scripts/contract/schemathesis.toml" \
     run "$BASE/openapi.json" \
-    --checks all \
     -H "Authorization: Bearer $TOKEN" \
     --max-examples "$MAX_EXAMPLES" \
     "${seed_args[@]}" \

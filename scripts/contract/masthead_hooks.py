@@ -27,9 +27,16 @@ may answer with is still documented in the spec. Each rule is listed in docs/api
    before a positive publish/schedule call (`before_call`, so the stateful phase's linked ids
    are in place), an article with an empty body gets one paragraph (a PATCH with the admin
    token).
+6. Images must exist where they are referenced (documented 422 otherwise): an article's
+   `hero.image_id`, image blocks' `image_id` and `seo.og_image`, and the site's `logo_image_id`
+   are replaced by ids of images that exist (the demo's, which published demo articles use, so
+   the run cannot delete them: 409). An upload's `file` must be a real JPEG/PNG/WebP/GIF
+   (documented 415/422 otherwise; the type is decided from the bytes): positive uploads get a
+   small PNG. Rendition sizes come from a configured set (documented 400 otherwise): positive
+   rendition requests use the default widths and heights.
 
 The base URL and the admin token come from MASTHEAD_CONTRACT_URL / MASTHEAD_CONTRACT_TOKEN, set by
-scripts/contract-check.sh. Without them rules 3-5 are skipped.
+scripts/contract-check.sh. Without them rules 3-6 are skipped.
 """
 
 from __future__ import annotations
@@ -37,8 +44,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import random
 import re
+import struct
 import urllib.error
+import zlib
 import urllib.request
 from collections.abc import MutableMapping
 
@@ -60,6 +70,23 @@ NEEDS_BODY = {
     ("POST", "/api/v1/admin/articles/{id}/schedule"),
 }
 COMMENT_POST = ("POST", "/api/v1/articles/{slug}/comments")
+SITE_PATCH = ("PATCH", "/api/v1/admin/site")
+IMAGE_UPLOAD = ("POST", "/api/v1/admin/images")
+RENDITION = ("GET", "/media/{id}")
+# MASTHEAD_IMAGE_WIDTHS / MASTHEAD_IMAGE_HEIGHTS defaults; the contract server runs with them.
+WIDTHS = [320, 640, 960, 1280, 1920]
+HEIGHTS = [180, 360, 540, 720, 1080]
+
+
+def _png(grey: int) -> bytes:
+    """A valid 1x1 greyscale PNG: a real image, built here rather than pasted as bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(bytes([0, grey]))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 _cache: dict[str, object] = {}
 
@@ -102,6 +129,39 @@ def _request(method: str, path: str, body: object = None, token: bool = False) -
 def _tags() -> list[str]:
     """Slugs of tags that exist now."""
     return [t["slug"] for t in _request("GET", "/api/v1/tags?limit=10")["data"]]
+
+
+def _image_ids() -> list[str]:
+    """Ids of the heroes of published articles (read once): the server refuses to delete an
+    image a published article uses (409), so they exist for the whole run, unlike images the
+    run uploads itself."""
+    if "images" not in _cache:
+        articles = _request("GET", "/api/v1/articles?limit=100")["data"]
+        heroes = [a["hero"]["image_id"] for a in articles if a.get("hero")]
+        _cache["images"] = list(dict.fromkeys(heroes))
+    return _cache["images"]  # type: ignore[return-value]
+
+
+def _real_images(body: dict) -> dict:
+    """The article write with every image reference pointing at an existing image."""
+    images = _image_ids()
+    if not images:
+        return body
+    body = dict(body)
+    hero = body.get("hero")
+    if isinstance(hero, dict) and "image_id" in hero:
+        body["hero"] = {**hero, "image_id": images[0]}
+    if isinstance(body.get("body"), list):
+        body["body"] = [
+            {**block, "image_id": images[i % len(images)]}
+            if isinstance(block, dict) and block.get("type") == "image" and "image_id" in block
+            else block
+            for i, block in enumerate(body["body"])
+        ]
+    seo = body.get("seo")
+    if isinstance(seo, dict) and isinstance(seo.get("og_image"), str) and seo["og_image"]:
+        body["seo"] = {**seo, "og_image": images[-1]}
+    return body
 
 
 def _admin_id() -> str:
@@ -147,6 +207,18 @@ def _ensure_body(article_id: str) -> None:
 
 @schemathesis.hook
 def map_case(context, case):
+    return _adjust(case)
+
+
+@schemathesis.hook
+def before_add_examples(context, examples):
+    # The examples phase does not run `map_case`: the spec's own examples (an article whose
+    # image ids are placeholders, say) get the same adjustments here, in place.
+    for i, case in enumerate(examples):
+        examples[i] = _adjust(case)
+
+
+def _adjust(case):
     # 1. Opaque tokens. `case.headers` is a case-insensitive mapping, not a dict. A negative
     # case whose invalid part is a header (e.g. a missing Authorization) is left as it is:
     # changing its headers would make Schemathesis re-validate them and send it as positive.
@@ -182,7 +254,21 @@ def map_case(context, case):
             body["tags"] = _tags()[: len(body["tags"])]
         if isinstance(body.get("authors"), list) and body["authors"]:
             body["authors"] = [_admin_id()]
-        case.body = body
+        case.body = _real_images(body)
+    # 6. Images: references, uploads, rendition sizes.
+    if op == SITE_PATCH and isinstance(case.body, dict) and isinstance(case.body.get("logo_image_id"), str):
+        images = _image_ids()
+        if images:
+            case.body = {**case.body, "logo_image_id": images[0]}
+    if op == IMAGE_UPLOAD and isinstance(case.body, dict) and "file" in case.body:
+        case.body = {**case.body, "file": _png(random.randrange(256))}
+    if op == RENDITION and isinstance(case.query, MutableMapping):
+        query = dict(case.query)
+        if query.get("w") not in WIDTHS:
+            query["w"] = WIDTHS[hash(str(query.get("w"))) % len(WIDTHS)]
+        if "h" in query and query["h"] not in HEIGHTS:
+            query["h"] = HEIGHTS[hash(str(query["h"])) % len(HEIGHTS)]
+        case.query = query
     # 4. Comment challenges.
     if op == COMMENT_POST and isinstance(case.body, dict):
         open_slugs = _open_slugs()

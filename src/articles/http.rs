@@ -308,7 +308,7 @@ pub struct SeoInput {
     pub og_image: Option<Value>,
     /// An absolute http(s) URL; null: the default from `MASTHEAD_PUBLIC_URL`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, format = "uri", max_length = 2000, pattern = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][^\s]*)?$")]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][!-~]*)?$")]
     pub canonical_url: Option<Value>,
 }
 
@@ -500,7 +500,7 @@ fn apply_input(
             // An empty string is not a URL (null restores the default).
             if field == "seo.canonical_url"
                 && let Some(Value::String(u)) = value
-                && !model::is_http_url(u.trim())
+                && !model::is_http_url(u)
             {
                 errors.push(field, "must be an http(s) URL");
                 continue;

@@ -97,10 +97,7 @@ pub enum Block {
     },
     /// An embedded resource (video, post…), by URL.
     Embed {
-        #[schema(
-            format = "uri",
-            pattern = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][^\s]*)?$"
-        )]
+        #[schema(pattern = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][!-~]*)?$")]
         url: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         provider: Option<String>,
@@ -285,7 +282,7 @@ pub fn parse_body(raw: &Value, errors: &mut Errors) -> Vec<Block> {
             }
             Some("embed") => {
                 let url = text_field(obj, &path, "url", errors).filter(|u| {
-                    let ok = is_http_url(u.trim());
+                    let ok = is_http_url(u);
                     if !ok {
                         errors.push(format!("{path}.url"), "must be an http(s) URL");
                     }
@@ -482,9 +479,15 @@ pub fn reading_minutes(words: i32) -> i32 {
 
 /// An absolute `http://` or `https://` URL (scheme in lowercase, as the spec's pattern says).
 pub fn is_http_url(u: &str) -> bool {
-    (u.starts_with("http://") || u.starts_with("https://"))
+    static SHAPE: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(HTTP_URL_PATTERN).ok());
+    SHAPE.as_ref().is_some_and(|re| re.is_match(u))
         && url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"))
 }
+
+/// The shape of an accepted http(s) URL, also stated in the spec: a plain host, an optional
+/// port, and printable ASCII after it (non-ASCII must be percent-encoded, as in any URI).
+pub const HTTP_URL_PATTERN: &str = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][!-~]*)?$";
 
 /// A trimmed headline without markup, sent as 1–300 characters (the limit counts the text as
 /// sent, like the spec's `maxLength`).

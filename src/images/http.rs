@@ -168,11 +168,11 @@ pub struct ImageUpload {
     /// Copyright notice (at most 300 characters).
     #[schema(max_length = 300, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     copyright: Option<String>,
-    /// Focal point, 0–1 from the left (default 0.5).
-    #[schema(minimum = 0.0, maximum = 1.0)]
+    /// Focal point, 0–1 from the left (default 0.5 when the field is left out).
+    #[schema(value_type = f64, required = false, minimum = 0.0, maximum = 1.0)]
     focal_x: Option<f64>,
-    /// Focal point, 0–1 from the top (default 0.5).
-    #[schema(minimum = 0.0, maximum = 1.0)]
+    /// Focal point, 0–1 from the top (default 0.5 when the field is left out).
+    #[schema(value_type = f64, required = false, minimum = 0.0, maximum = 1.0)]
     focal_y: Option<f64>,
 }
 

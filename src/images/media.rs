@@ -191,10 +191,11 @@ pub async fn original(
 #[into_params(parameter_in = Query)]
 pub struct RenditionQuery {
     /// Width in pixels, one of `MASTHEAD_IMAGE_WIDTHS` (default 320, 640, 960, 1280, 1920).
-    #[param(example = 640)]
+    /// Required: the original is at `/media/{id}/original`.
+    #[param(example = 640, required = true, minimum = 1)]
     pub w: Option<u32>,
     /// Height in pixels, one of `MASTHEAD_IMAGE_HEIGHTS` (default 180, 360, 540, 720, 1080).
-    #[param(example = 360)]
+    #[param(example = 360, minimum = 1)]
     pub h: Option<u32>,
     /// `cover` (fill the box, cropping around the focal point; the default when both `w` and
     /// `h` are given) or `contain` (fit inside the box).
