@@ -139,7 +139,12 @@ pub fn sanitize_inline(text: &str) -> String {
 
 /// The visible text of inline markup.
 pub fn plain_text(text: &str) -> String {
-    html_escape::decode_html_entities(&PLAIN.clean(text).to_string()).into_owned()
+    // Entities are decoded after cleaning, so `&#0;` must not bring NUL back (PostgreSQL text
+    // cannot hold it); other control characters but line breaks and tabs go too.
+    html_escape::decode_html_entities(&PLAIN.clean(text).to_string())
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .collect()
 }
 
 fn escape(text: &str) -> String {

@@ -81,6 +81,19 @@ impl NewCommentInput {
             None => None,
         };
         let text = body.trim();
+        let control = |s: &str| {
+            s.chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        };
+        if control(name) {
+            errors.push(FieldError::new(
+                "author_name",
+                "must not contain control characters",
+            ));
+        }
+        if control(text) {
+            errors.push(FieldError::new("body", "must not contain control characters"));
+        }
         if text.is_empty() {
             errors.push(FieldError::new("body", "must not be empty"));
         } else if body.chars().count() > MAX_BODY_CHARS {

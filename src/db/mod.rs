@@ -266,6 +266,14 @@ impl From<diesel::result::Error> for StoreError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StoreError::Unavailable(info.message().to_owned())
             }
+            // PostgreSQL text cannot hold NUL; a value that slipped past validation is the
+            // client's bad input, not a server fault.
+            Error::DatabaseError(_, info) if info.message().contains("invalid byte sequence") => {
+                StoreError::Api(Box::new(ApiError::invalid(
+                    "body",
+                    "text must not contain NUL characters",
+                )))
+            }
             other => StoreError::Query(other),
         }
     }

@@ -16,7 +16,7 @@ impl Email {
             && trimmed.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
             })
-            && !trimmed.chars().any(char::is_whitespace);
+            && !trimmed.chars().any(|c| c.is_whitespace() || c.is_control());
         if !valid {
             return Err(FieldError::new(field, "must be an email address"));
         }

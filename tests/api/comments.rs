@@ -508,3 +508,30 @@ async fn comment_pages_follow_the_cursor() {
         .await
         .assert_problem(400);
 }
+
+#[actix_web::test]
+async fn control_characters_in_comments_and_nul_in_text_are_422_on_every_backend() {
+    let app = TestApp::spawn_with(|s| s.comments_per_minute = 100).await;
+    let editor = app.token_for("editor").await;
+    let (_, slug) = published_article(&app, &editor, "Night ferry resumes").await;
+    let res = post_comment(&app, &slug, json!({"body": "nul \u{0} here"})).await;
+    assert_eq!(res.assert_problem(422)["errors"][0]["field"], "body");
+    post_comment(&app, &slug, json!({"author_name": "Ana\u{7}"}))
+        .await
+        .assert_problem(422);
+    post_comment(&app, &slug, json!({"body": "two\nlines\tand a tab"}))
+        .await
+        .assert_status(201);
+
+    // An entity for NUL decodes to U+FFFD as in HTML, never to NUL (PostgreSQL text cannot hold it).
+    let tag = app
+        .post(
+            "/api/v1/admin/tags",
+            &json!({"name": "Ferries", "description": "night &#0;boats"}),
+        )
+        .bearer(&editor)
+        .send()
+        .await;
+    tag.assert_status(201);
+    assert_eq!(tag.json()["description"], "night \u{FFFD}boats");
+}
