@@ -47,7 +47,7 @@ pub struct UpdateSite {
     #[schema(
         example = "The Harbour Gazette",
         max_length = 200,
-        pattern = r"^[\s\S]*[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+        pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
     )]
     pub name: Option<String>,
     /// At most 1 000 characters.
@@ -55,7 +55,7 @@ pub struct UpdateSite {
     pub description: Option<String>,
     /// An image id, or null to remove the logo.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[\s\S]*[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$")]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$")]
     pub logo_image_id: Option<Value>,
     /// A language tag such as `en` or `en-GB`.
     #[schema(example = "en-GB", pattern = r"^[A-Za-z0-9_-]{1,35}$")]
@@ -163,7 +163,10 @@ pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
     // Limits count the text as sent, like the spec's maxLength; it is stored trimmed.
     let name_too_long = input.name.as_ref().is_some_and(|n| n.chars().count() > 200);
     let name = input.name.map(|n| n.trim().to_owned());
-    if name_too_long || name.as_ref().is_some_and(|n| n.is_empty()) {
+    // Not blank: at least one character that is neither whitespace nor a control character
+    // (the spec's pattern says the same).
+    let blank = |t: &str| !t.chars().any(|c| !c.is_whitespace() && !c.is_control());
+    if name_too_long || name.as_ref().is_some_and(|n| blank(n)) {
         errors.push(FieldError::new("name", "must be 1–200 characters"));
     }
     if input
@@ -188,7 +191,7 @@ pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
     let logo = match &input.logo_image_id {
         None => None,
         Some(Value::Null) => Some(Value::Null),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 100 => {
+        Some(Value::String(s)) if !blank(s) && s.chars().count() <= 100 => {
             Some(Value::String(s.trim().to_owned()))
         }
         Some(_) => {
@@ -266,8 +269,6 @@ pub async fn get_site(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
     responses(
         (status = 200, body = Site),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
     )
 )]

@@ -285,7 +285,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
 pub struct HeroInput {
     #[schema(
         max_length = 100,
-        pattern = r"^[\s\S]*[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+        pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
     )]
     pub image_id: String,
     pub caption: Option<String>,
@@ -320,7 +320,7 @@ pub struct ArticleInput {
     #[schema(
         example = "Harbour bridge reopens after storm repairs",
         max_length = 300,
-        pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+        pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
     )]
     pub headline: Option<String>,
     /// Lowercase letters, digits and single hyphens. Derived from the headline when absent on
@@ -671,7 +671,6 @@ async fn run_mutation(
             ("ETag" = String, description = "Version tag for If-Match"),
             ("Location" = String, description = "The new article's admin URL"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, e.g. `body[3].level`", body = Problem, content_type = "application/problem+json")
@@ -737,7 +736,6 @@ pub struct AdminListQuery {
     responses(
         (status = 200, body = Page<ArticleSummary>),
         (status = 400, description = "Bad limit, cursor or status", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -796,9 +794,7 @@ pub async fn list_admin_articles(
     params(("id" = String, Path, description = "Article id")),
     responses(
         (status = 200, body = ArticleDto, headers(("ETag" = String, description = "Send back as If-Match when saving"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")
+        (status = 403, body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/admin/articles/{id}")]
@@ -835,9 +831,7 @@ pub async fn get_admin_article(
     responses(
         (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
@@ -875,9 +869,7 @@ pub async fn update_article(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -917,9 +909,6 @@ fn require_body(s: &Snapshot) -> Result<(), StoreError> {
     ),
     responses(
         (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body is empty", body = Problem, content_type = "application/problem+json")
     )
@@ -961,9 +950,6 @@ pub async fn publish_article(
     ),
     responses(
         (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -1000,9 +986,6 @@ pub async fn unpublish_article(
     ),
     responses(
         (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -1049,9 +1032,6 @@ pub struct ScheduleInput {
     responses(
         (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "publish_at is missing or not RFC 3339, or the body is empty", body = Problem, content_type = "application/problem+json")
     )
@@ -1114,9 +1094,7 @@ pub struct Revision {
     responses(
         (status = 200, body = Page<Revision>),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")
+        (status = 403, body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/admin/articles/{id}/revisions")]
@@ -1161,9 +1139,7 @@ pub async fn list_revisions(
     ),
     responses(
         (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -1397,8 +1373,7 @@ pub async fn list_articles(
             ("Cache-Control" = String, description = "public, max-age=<MASTHEAD_CACHE_MAX_AGE>, stale-while-revalidate=<…>"),
             ("Surrogate-Key" = String, description = "article:<id> tag:<slug> … for CDN purges"))),
         (status = 301, description = "The slug changed", headers(("Location" = String, description = "/api/v1/articles/<current slug>"))),
-        (status = 304, description = "Not modified: the client's copy is current"),
-        (status = 404, body = Problem, content_type = "application/problem+json")
+        (status = 304, description = "Not modified: the client's copy is current")
     )
 )]
 #[get("/articles/{slug}")]

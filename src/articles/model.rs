@@ -58,7 +58,7 @@ pub enum Block {
     /// A paragraph of inline text (bold, italic and links only).
     Paragraph {
         #[schema(
-            pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+            pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
         )]
         text: String,
     },
@@ -67,7 +67,7 @@ pub enum Block {
         #[schema(minimum = 2, maximum = 4)]
         level: u8,
         #[schema(
-            pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+            pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
         )]
         text: String,
     },
@@ -75,7 +75,7 @@ pub enum Block {
     Image {
         #[schema(
             max_length = 100,
-            pattern = r"^[\s\S]*[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+            pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
         )]
         image_id: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,7 +89,7 @@ pub enum Block {
     /// A pull quote.
     Quote {
         #[schema(
-            pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+            pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
         )]
         text: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,7 +117,7 @@ pub enum Block {
 /// Inline text that must not be blank (a list item).
 #[derive(ToSchema)]
 #[schema(
-    pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+    pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
 )]
 pub struct InlineText(#[allow(dead_code)] String);
 
@@ -134,7 +134,13 @@ static PLAIN: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Build
 
 /// Inline rich text reduced to bold, italic and links (scripts and event attributes never survive).
 pub fn sanitize_inline(text: &str) -> String {
-    INLINE.clean(text).to_string().trim().to_owned()
+    // Control characters (but line breaks and tabs) are dropped first: text made only of them is
+    // blank, as the spec's "not blank" pattern says.
+    let text: String = text
+        .chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .collect();
+    INLINE.clean(&text).to_string().trim().to_owned()
 }
 
 /// The visible text of inline markup.

@@ -79,8 +79,6 @@ impl From<ApiKeyRow> for ApiKey {
     responses(
         (status = 201, body = CreatedApiKey, headers(("Location" = String, description = "The new key's URL"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -159,9 +157,7 @@ pub async fn create_api_key(
     params(PageQuery),
     responses(
         (status = 200, body = Page<ApiKey>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json")
+        (status = 400, body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/admin/api-keys")]
@@ -191,10 +187,7 @@ pub async fn list_api_keys(
     security(("bearerAuth" = ["admin"])),
     params(("id" = String, Path, description = "API key id")),
     responses(
-        (status = 204, description = "Revoked"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")
+        (status = 204, description = "Revoked")
     )
 )]
 #[delete("/admin/api-keys/{id}")]

@@ -228,8 +228,7 @@ pub async fn logout(
     tag = "auth",
     security(("bearerAuth" = ["contributor"])),
     responses(
-        (status = 200, body = Me),
-        (status = 401, body = Problem, content_type = "application/problem+json")
+        (status = 200, body = Me)
     )
 )]
 #[get("/auth/me")]
@@ -267,7 +266,6 @@ pub async fn me(state: web::Data<AppState>, auth: Auth<ContributorRole>) -> Resu
     responses(
         (status = 204, description = "Changed; all sessions were revoked"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The current password is wrong, or the caller is an API key", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The new password is too short or too long", body = Problem, content_type = "application/problem+json")
     )

@@ -34,7 +34,7 @@ pub struct PostComment {
     #[schema(
         example = "Ana",
         max_length = 80,
-        pattern = r"^[\s\S]*[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
     )]
     pub author_name: String,
     /// Never shown publicly.
@@ -44,7 +44,7 @@ pub struct PostComment {
     #[schema(
         example = "Thanks for the clear explanation of the budget vote.",
         max_length = 5000,
-        pattern = r"^[\s\S]*[^\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
     )]
     pub body: String,
     /// Reply to this comment (same article, at most 3 levels deep).
@@ -188,9 +188,6 @@ fn answer_text(value: &serde_json::Value) -> String {
         (status = 201, body = PublicComment),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Comments are closed on this article", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a wrong, expired or reused challenge", body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait")))
@@ -277,8 +274,7 @@ pub async fn post_comment(
             ("Surrogate-Key" = String, description = "`comments:<article id>`")
         )),
         (status = 304, description = "Not modified (If-None-Match matched)"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")
+        (status = 400, body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/articles/{slug}/comments")]
@@ -343,9 +339,7 @@ fn parse_status(raw: &str) -> Result<CommentStatus, ApiError> {
     params(ModerationQuery),
     responses(
         (status = 200, body = Page<ModeratedComment>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json")
+        (status = 400, body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/admin/comments")]
@@ -398,9 +392,6 @@ pub struct Moderate {
     responses(
         (status = 200, body = ModeratedComment),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -449,8 +440,6 @@ pub struct BulkResult {
     responses(
         (status = 200, body = BulkResult),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -478,10 +467,7 @@ pub async fn bulk_moderate(
     security(("bearerAuth" = ["editor"])),
     params(("id" = String, Path, description = "Comment id")),
     responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")
+        (status = 204, description = "Deleted")
     )
 )]
 #[delete("/admin/comments/{id}")]

@@ -412,8 +412,6 @@ pub fn parse_id(raw: &str) -> Result<String, ApiError> {
         (status = 201, description = "Stored", body = ImageDto, headers(("Location" = String, description = "The image's admin URL"))),
         (status = 200, description = "The same bytes were uploaded before: the existing image", body = ImageDto),
         (status = 400, description = "Malformed multipart body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over MASTHEAD_MAX_UPLOAD_BYTES", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart, or the file is not JPEG, PNG, WebP or GIF", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Corrupt or truncated image, too many pixels, invalid metadata", body = Problem, content_type = "application/problem+json")
@@ -523,7 +521,6 @@ pub fn save_new_image(
     responses(
         (status = 200, body = Page<ImageDto>),
         (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -561,9 +558,7 @@ pub async fn list_images(
     params(("id" = String, Path, description = "Image id")),
     responses(
         (status = 200, body = ImageDto),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")
+        (status = 403, body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/admin/images/{id}")]
@@ -592,9 +587,6 @@ pub async fn admin_get_image(
     responses(
         (status = 200, body = ImageDto),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -659,9 +651,6 @@ pub async fn update_image(
     params(("id" = String, Path, description = "Image id")),
     responses(
         (status = 204, description = "Deleted, with its files"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Used by a published article", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -711,8 +700,7 @@ pub async fn delete_image(
             ("Cache-Control" = String, description = "public, max-age=MASTHEAD_CACHE_MAX_AGE, stale-while-revalidate=…"),
             ("Surrogate-Key" = String, description = "image:<id>")
         )),
-        (status = 304, description = "Not modified"),
-        (status = 404, body = Problem, content_type = "application/problem+json")
+        (status = 304, description = "Not modified")
     )
 )]
 #[get("/images/{id}")]

@@ -162,8 +162,7 @@ pub async fn list_tags(
             ("ETag" = String, description = "Strong ETag of the body"),
             ("Cache-Control" = String, description = "public, max-age=…, stale-while-revalidate=…"),
             ("Surrogate-Key" = String, description = "tag:<slug>"))),
-        (status = 304, description = "Not modified"),
-        (status = 404, body = Problem, content_type = "application/problem+json")
+        (status = 304, description = "Not modified")
     )
 )]
 #[get("/tags/{slug}")]
@@ -194,8 +193,6 @@ pub async fn get_tag(
     responses(
         (status = 201, body = Tag),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
     )
@@ -249,9 +246,6 @@ pub async fn create_tag(
     responses(
         (status = 200, body = Tag),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
     )
@@ -300,10 +294,7 @@ pub async fn update_tag(
     security(("bearerAuth" = ["editor"])),
     params(("id" = String, Path, description = "Tag id")),
     responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")
+        (status = 204, description = "Deleted")
     )
 )]
 #[delete("/admin/tags/{id}")]

@@ -143,9 +143,7 @@ fn is_self(auth: &Auth<AdminRole>, id: &str) -> bool {
     params(PageQuery),
     responses(
         (status = 200, body = Page<User>),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json")
+        (status = 400, body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/admin/users")]
@@ -177,8 +175,6 @@ pub async fn list_users(
     responses(
         (status = 201, body = User, headers(("Location" = String, description = "The new user's URL"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
     )
@@ -205,10 +201,7 @@ pub async fn create(
     security(("bearerAuth" = ["admin"])),
     params(("id" = String, Path, description = "User id")),
     responses(
-        (status = 200, body = User),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")
+        (status = 200, body = User)
     )
 )]
 #[get("/admin/users/{id}")]
@@ -239,9 +232,6 @@ pub async fn get_user(
     responses(
         (status = 200, body = User),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The last enabled admin would be lost, the email is taken, or an admin tried to disable, demote or re-password themselves", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")
     )
@@ -322,9 +312,6 @@ pub async fn update_user(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The last enabled admin, or the caller's own account", body = Problem, content_type = "application/problem+json")
     )
 )]
