@@ -55,7 +55,7 @@ pub struct CreateTag {
     #[schema(
         example = "Climate",
         max_length = 100,
-        pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+        pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
     )]
     pub name: String,
     /// Lowercase letters, digits and single hyphens.
@@ -72,7 +72,7 @@ pub struct UpdateTag {
     /// 1–100 characters as sent; markup is stripped and some text must remain.
     #[schema(
         max_length = 100,
-        pattern = r"^[\s\S]*[^\u0000\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
+        pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
     )]
     pub name: Option<String>,
     /// Lowercase letters, digits and single hyphens.
