@@ -97,6 +97,15 @@ impl ApiError {
         ApiError::NotFound(format!("{what} was not found"))
     }
 
+    /// Names the resource in a store's generic 404: `.map_err(ApiError::naming("tag"))` turns
+    /// "The resource was not found" into "tag was not found"; other errors pass through.
+    pub fn naming(what: &'static str) -> impl Fn(ApiError) -> ApiError {
+        move |err| match err {
+            ApiError::NotFound(_) => ApiError::not_found(what),
+            other => other,
+        }
+    }
+
     /// A 422 with one field error.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::validation(vec![FieldError::new(field, message)])

@@ -612,13 +612,6 @@ fn may_publish(principal: &Principal, current: &Current) -> Result<(), ApiError>
     }
 }
 
-fn not_found(e: ApiError) -> ApiError {
-    match e {
-        ApiError::NotFound(_) => ApiError::not_found("article"),
-        other => other,
-    }
-}
-
 fn admin_response(status: actix_web::http::StatusCode, etag: String, dto: &ArticleDto) -> HttpResponse {
     let mut res = HttpResponse::build(status);
     res.insert_header((header::ETAG, etag));
@@ -656,7 +649,7 @@ async fn run_mutation(
             Ok((etag, build_one(conn, &settings, row)?))
         })
         .await
-        .map_err(not_found)?;
+        .map_err(ApiError::naming("article"))?;
     Ok(admin_response(actix_web::http::StatusCode::OK, etag, &dto))
 }
 
@@ -813,7 +806,7 @@ pub async fn get_admin_article(
             Ok((etag, build_one(conn, &settings, row)?))
         })
         .await
-        .map_err(not_found)?;
+        .map_err(ApiError::naming("article"))?;
     Ok(admin_response(actix_web::http::StatusCode::OK, etag, &dto))
 }
 
@@ -887,7 +880,7 @@ pub async fn delete_article(
         .db
         .run(move |conn| store::delete(conn, &id, if_match.as_deref(), |cur| may_edit(&principal, cur)))
         .await
-        .map_err(not_found)?;
+        .map_err(ApiError::naming("article"))?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -1111,7 +1104,7 @@ pub async fn list_revisions(
         .db
         .run(move |conn| store::revisions(conn, &id, page.after, limit))
         .await
-        .map_err(not_found)?;
+        .map_err(ApiError::naming("article"))?;
     Ok(web::Json(paginate(
         rows,
         limit,
@@ -1405,7 +1398,7 @@ pub async fn get_article(
             }
         })
         .await
-        .map_err(not_found)?;
+        .map_err(ApiError::naming("article"))?;
     match found {
         Found::Article(dto) => {
             let info = CacheInfo::new(surrogate_keys(&dto)).modified([last_modified(&dto)]);

@@ -201,9 +201,6 @@ pub async fn revoke_api_key(
         .db
         .run(move |conn| store::revoke_api_key(conn, &id))
         .await
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => ApiError::not_found("API key"),
-            other => other,
-        })?;
+        .map_err(ApiError::naming("API key"))?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -481,9 +481,6 @@ pub async fn delete_comment(
         .db
         .run(move |conn| store::delete(conn, &id))
         .await
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => ApiError::not_found("comment"),
-            other => other,
-        })?;
+        .map_err(ApiError::naming("comment"))?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -379,13 +379,6 @@ fn image_problem(problem: ImageProblem) -> ApiError {
 
 const NOT_FOUND: &str = "image";
 
-fn map_not_found(e: ApiError) -> ApiError {
-    match e {
-        ApiError::NotFound(_) => ApiError::not_found(NOT_FOUND),
-        other => other,
-    }
-}
-
 /// Ids are UUIDs; anything else (including path tricks) names no image.
 pub fn parse_id(raw: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(raw)
@@ -572,7 +565,7 @@ pub async fn admin_get_image(
         .db
         .run(move |conn| store::find(conn, &id))
         .await
-        .map_err(map_not_found)?;
+        .map_err(ApiError::naming(NOT_FOUND))?;
     Ok(web::Json(to_public(&row, &state.settings)))
 }
 
@@ -638,7 +631,7 @@ pub async fn update_image(
         .db
         .run(move |conn| store::update(conn, &id, changes))
         .await
-        .map_err(map_not_found)?;
+        .map_err(ApiError::naming(NOT_FOUND))?;
     Ok(web::Json(to_public(&row, &state.settings)))
 }
 
@@ -665,7 +658,7 @@ pub async fn delete_image(
         .db
         .run(move |conn| store::delete(conn, &id))
         .await
-        .map_err(map_not_found)?;
+        .map_err(ApiError::naming(NOT_FOUND))?;
     // The row is gone, so the files are unreachable even if removing them fails; log and go on.
     let media = state.media.clone();
     let removed = web::block(move || {
@@ -714,7 +707,7 @@ pub async fn get_image(
         .db
         .run(move |conn| store::find(conn, &id))
         .await
-        .map_err(map_not_found)?;
+        .map_err(ApiError::naming(NOT_FOUND))?;
     let etag = format!("\"{}-{}\"", row.id, row.updated_at.and_utc().timestamp_micros());
     let last_modified = crate::time::utc(row.updated_at);
     let cache = format!(

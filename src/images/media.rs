@@ -65,10 +65,7 @@ async fn find_row(state: &AppState, raw_id: &str) -> Result<ImageRow, ApiError> 
         .db
         .run(move |conn| store::find(conn, &id))
         .await
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => ApiError::not_found("image"),
-            other => other,
-        })
+        .map_err(ApiError::naming("image"))
 }
 
 /// A single `bytes=a-b` / `bytes=a-` / `bytes=-n` range within `len`; `Err` if unsatisfiable.

@@ -104,13 +104,6 @@ fn description(raw: &str, errors: &mut Errors) -> Option<String> {
     }
 }
 
-fn not_found(e: ApiError) -> ApiError {
-    match e {
-        ApiError::NotFound(_) => ApiError::not_found("tag"),
-        other => other,
-    }
-}
-
 /// Tags in slug order, with published article counts (cached like every public GET).
 #[utoipa::path(
     tag = "public",
@@ -179,7 +172,7 @@ pub async fn get_tag(
             with_counts(conn, vec![row])
         })
         .await
-        .map_err(not_found)?;
+        .map_err(ApiError::naming("tag"))?;
     let tag = tags.pop().ok_or_else(|| ApiError::not_found("tag"))?;
     let info = CacheInfo::new([format!("tag:{}", tag.slug)]).modified([tag.updated_at]);
     caching::respond(&req, &state.settings, &tag, info)
@@ -282,7 +275,7 @@ pub async fn update_tag(
             with_counts(conn, vec![row])
         })
         .await
-        .map_err(not_found)?
+        .map_err(ApiError::naming("tag"))?
         .pop()
         .ok_or_else(|| ApiError::internal("tag vanished"))?;
     Ok(web::Json(tag))
@@ -308,6 +301,6 @@ pub async fn delete_tag(
         .db
         .run(move |conn| store::delete(conn, &id))
         .await
-        .map_err(not_found)?;
+        .map_err(ApiError::naming("tag"))?;
     Ok(HttpResponse::NoContent().finish())
 }

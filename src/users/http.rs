@@ -121,13 +121,6 @@ pub fn create_user(
 
 const NOT_FOUND: &str = "user";
 
-fn map_not_found(e: ApiError) -> ApiError {
-    match e {
-        ApiError::NotFound(_) => ApiError::not_found(NOT_FOUND),
-        other => other,
-    }
-}
-
 /// Whether a signed-in admin (not an API key) is acting on their own account. An admin cannot
 /// delete, disable or demote themselves, nor set their own password without the current one
 /// (`POST /api/v1/auth/password`): a stolen access token must not be able to take the account
@@ -215,7 +208,7 @@ pub async fn get_user(
         .db
         .run(move |conn| store::find(conn, &id))
         .await
-        .map_err(map_not_found)?;
+        .map_err(ApiError::naming(NOT_FOUND))?;
     Ok(web::Json(row.into()))
 }
 
@@ -300,7 +293,7 @@ pub async fn update_user(
         .db
         .run(move |conn| store::update(conn, &id, changes))
         .await
-        .map_err(map_not_found)?;
+        .map_err(ApiError::naming(NOT_FOUND))?;
     Ok(web::Json(row.into()))
 }
 
@@ -329,6 +322,6 @@ pub async fn delete_user(
         .db
         .run(move |conn| store::delete(conn, &id))
         .await
-        .map_err(map_not_found)?;
+        .map_err(ApiError::naming(NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())
 }
