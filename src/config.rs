@@ -61,6 +61,9 @@ pub struct Settings {
     pub bootstrap_admin_email: Option<String>,
     pub bootstrap_admin_password: Option<SecretString>,
     pub db_pool_size: u32,
+    /// How long a statement waits for a lock held by another connection before the request is
+    /// answered 503 (SQLite `busy_timeout`, PostgreSQL `lock_timeout`).
+    pub db_busy_timeout: Duration,
     /// argon2 memory cost in KiB (tests lower it to stay fast).
     pub argon2_memory_kib: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -177,6 +180,7 @@ impl Settings {
             bootstrap_admin_email,
             bootstrap_admin_password,
             db_pool_size: parse_num(&get, "MASTHEAD_DB_POOL_SIZE", 10)?,
+            db_busy_timeout: Duration::from_millis(parse_num(&get, "MASTHEAD_DB_BUSY_TIMEOUT_MS", 5000)?),
             argon2_memory_kib: parse_num(&get, "MASTHEAD_ARGON2_MEMORY_KIB", 19 * 1024)?,
             trusted_proxies: parse_ips(&get, "MASTHEAD_TRUSTED_PROXIES")?,
             login_max_attempts: parse_num(&get, "MASTHEAD_LOGIN_MAX_ATTEMPTS", 10)?,

@@ -224,7 +224,7 @@ pub fn load(conn: &mut DbConn, passwords: &Passwords, settings: &Settings) -> an
             authors: vec![author.clone()],
             tags: articles::resolve_tags(conn, &tag_refs).map_err(fail)?,
         };
-        articles::create(conn, snapshot, Some(&author)).map_err(fail)?;
+        articles::create(conn, snapshot, Some(&author), false).map_err(fail)?;
         summary.articles += 1;
     }
     if let Some(slug) = summary.slugs.first().cloned() {

@@ -196,6 +196,10 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { retry_after_secs, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
             }
+            // Every 503 is temporary here (the database busy or briefly away): say when to retry.
+            ApiError::ServiceUnavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
             _ => {}
         }
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
@@ -213,6 +217,12 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(reason) => {
                 tracing::error!(%reason, "database unavailable");
                 ApiError::ServiceUnavailable("The database is unavailable; try again shortly.".into())
+            }
+            StoreError::Busy(reason) | StoreError::Retry(reason) => {
+                tracing::warn!(%reason, "database busy; answered 503");
+                ApiError::ServiceUnavailable(
+                    "The database is busy with other writes; nothing was saved, try again shortly.".into(),
+                )
             }
             StoreError::Api(api) => *api,
             StoreError::Query(e) => ApiError::Internal(format!("database: {e}")),

@@ -100,6 +100,9 @@ impl Modify for StandardResponses {
                     operation.security = Some(Vec::new());
                 }
                 document_standard_errors(operation, has_path_params);
+                if path.starts_with("/api/v1/") {
+                    document_busy(operation);
+                }
                 describe_undescribed(operation);
                 if no_store {
                     document_no_store(operation);
@@ -183,6 +186,24 @@ fn document_standard_errors(operation: &mut Operation, has_path_params: bool) {
                     .description(Some("`Bearer`: how to authenticate"))
                     .build()
             });
+    }
+}
+
+/// Any call that reaches the database may find it busy beyond `MASTHEAD_DB_BUSY_TIMEOUT_MS`
+/// (a lock held elsewhere) or unreachable: a 503 problem with `Retry-After`, nothing changed.
+fn document_busy(operation: &mut Operation) {
+    add_problem(
+        operation,
+        503,
+        "The database is busy or briefly unavailable; nothing was changed. Retry after `Retry-After` seconds",
+    );
+    if let Some(RefOr::T(busy)) = operation.responses.responses.get_mut("503") {
+        busy.headers.entry("Retry-After".into()).or_insert_with(|| {
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::Integer))
+                .description(Some("Seconds to wait before retrying"))
+                .build()
+        });
     }
 }
 

@@ -41,7 +41,7 @@ pub struct Site {
 }
 
 /// Changes to the site settings; absent fields stay as they are.
-#[derive(Debug, Deserialize, ToSchema, Default)]
+#[derive(Debug, Deserialize, ToSchema, Default, Clone)]
 pub struct UpdateSite {
     /// 1–200 characters as sent, not blank (stored trimmed).
     #[schema(
@@ -282,8 +282,8 @@ pub async fn update_site(
     let input = body.into_inner();
     let (site, _) = state
         .db
-        .run(move |conn| {
-            update(conn, input)?;
+        .write(move |conn| {
+            update(conn, input.clone())?;
             read(conn, &settings)
         })
         .await?;

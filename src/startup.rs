@@ -180,7 +180,11 @@ pub struct Application {
 impl Application {
     /// Opens the database (running migrations unless disabled), binds, and builds the server.
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::open(&settings.database_url, settings.db_pool_size)?;
+        let db = Db::open_with(
+            &settings.database_url,
+            settings.db_pool_size,
+            settings.db_busy_timeout,
+        )?;
         if settings.run_migrations {
             let applied = db.migrate()?;
             if !applied.is_empty() {

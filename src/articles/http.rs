@@ -292,7 +292,7 @@ pub struct HeroInput {
 }
 
 /// SEO fields in a write; a null clears a field back to its default.
-#[derive(Deserialize, ToSchema, Default)]
+#[derive(Deserialize, ToSchema, Default, Clone)]
 pub struct SeoInput {
     /// At most 300 characters as sent; empty or null: the headline.
     #[serde(default, deserialize_with = "present")]
@@ -314,7 +314,7 @@ pub struct SeoInput {
 
 /// An article write (create or PATCH). On PATCH absent fields stay as they are; `null` clears
 /// `dateline`, `hero` and SEO fields. Status changes go through the action endpoints.
-#[derive(Deserialize, ToSchema, Default)]
+#[derive(Deserialize, ToSchema, Default, Clone)]
 pub struct ArticleInput {
     /// 1–300 characters as sent, markup stripped (required on create).
     #[schema(
@@ -627,15 +627,13 @@ async fn run_mutation(
     id: String,
     principal: Principal,
     authorize: fn(&Principal, &Current) -> Result<(), ApiError>,
-    change: impl FnOnce(&mut DbConn, &Current, &mut Snapshot, &Principal) -> Result<(), StoreError>
-    + Send
-    + 'static,
+    change: impl Fn(&mut DbConn, &Current, &mut Snapshot, &Principal) -> Result<(), StoreError> + Send + 'static,
 ) -> Result<HttpResponse, ApiError> {
     let settings = state.settings.clone();
     let if_match = if_match(req);
     let (etag, dto) = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let by = principal.user_id.clone();
             let row = store::mutate(
                 conn,
@@ -677,9 +675,10 @@ pub async fn create_article(
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.principal.clone();
     let settings = state.settings.clone();
+    let input = body.into_inner();
     let (etag, dto) = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             conn.transaction(|conn| {
                 let mut s = Snapshot {
                     slug: String::new(),
@@ -696,8 +695,9 @@ pub async fn create_article(
                     authors: principal.user_id.iter().cloned().collect(),
                     tags: Vec::new(),
                 };
-                apply_input(conn, body.into_inner(), &mut s, &principal, true, None)?;
-                let row = store::create(conn, s, principal.user_id.as_deref())?;
+                let slug_derived = input.slug.is_none();
+                apply_input(conn, input.clone(), &mut s, &principal, true, None)?;
+                let row = store::create(conn, s, principal.user_id.as_deref(), slug_derived)?;
                 let etag = row.etag();
                 Ok((etag, build_one(conn, &settings, row)?))
             })
@@ -847,7 +847,7 @@ pub async fn update_article(
         id,
         auth.principal.clone(),
         may_edit,
-        move |conn, _, s, p| apply_input(conn, input, s, p, false, Some(&article_id)),
+        move |conn, _, s, p| apply_input(conn, input.clone(), s, p, false, Some(&article_id)),
     )
     .await
 }
@@ -878,7 +878,7 @@ pub async fn delete_article(
     let if_match = if_match(&req);
     state
         .db
-        .run(move |conn| store::delete(conn, &id, if_match.as_deref(), |cur| may_edit(&principal, cur)))
+        .write(move |conn| store::delete(conn, &id, if_match.as_deref(), |cur| may_edit(&principal, cur)))
         .await
         .map_err(ApiError::naming("article"))?;
     Ok(HttpResponse::NoContent().finish())

@@ -429,7 +429,6 @@ fn slug_conflict(e: diesel::result::Error) -> StoreError {
     }
 }
 
-/// Inserts a new article (version 1) with its links and first revision.
 /// Image ids an article refers to, each with the field path of the reference.
 fn image_refs(s: &Snapshot) -> Vec<(String, String)> {
     let mut refs = Vec::new();
@@ -475,9 +474,31 @@ fn check_images(conn: &mut DbConn, s: &Snapshot, before: Option<&Snapshot>) -> R
     }
 }
 
-pub fn create(conn: &mut DbConn, s: Snapshot, by: Option<&str>) -> Result<ArticleRow, StoreError> {
+/// Inserts a new article. When the slug was derived from the headline (`slug_derived`), a
+/// slug taken meanwhile by a concurrent create is not the client's conflict: the next free
+/// suffix is tried instead (`…-2`, `…-3`), each attempt in its own savepoint.
+pub fn create(
+    conn: &mut DbConn,
+    mut s: Snapshot,
+    by: Option<&str>,
+    slug_derived: bool,
+) -> Result<ArticleRow, StoreError> {
+    let mut attempts = 0;
+    loop {
+        match insert_article(conn, &s, by) {
+            Err(StoreError::Conflict(_)) if slug_derived && attempts < 20 => {
+                attempts += 1;
+                s.slug = unique_slug(conn, &crate::articles::model::slugify(&s.headline), None)?;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Inserts a new article (version 1) with its links and first revision.
+fn insert_article(conn: &mut DbConn, s: &Snapshot, by: Option<&str>) -> Result<ArticleRow, StoreError> {
     conn.transaction(|conn| {
-        check_images(conn, &s, None)?;
+        check_images(conn, s, None)?;
         if slug_in_use(conn, &s.slug, None)? {
             return Err(StoreError::Conflict("another article has this slug".into()));
         }
@@ -485,7 +506,7 @@ pub fn create(conn: &mut DbConn, s: Snapshot, by: Option<&str>) -> Result<Articl
         let at = now();
         diesel::insert_into(articles::table)
             .values((
-                values_of(&s, at),
+                values_of(s, at),
                 articles::id.eq(&id),
                 articles::version.eq(1),
                 articles::comment_count.eq(0),
@@ -494,10 +515,24 @@ pub fn create(conn: &mut DbConn, s: Snapshot, by: Option<&str>) -> Result<Articl
             ))
             .execute(conn)
             .map_err(slug_conflict)?;
-        write_links(conn, &id, &s)?;
-        write_revision(conn, &id, 1, &s, by, at)?;
+        write_links(conn, &id, s)?;
+        write_revision(conn, &id, 1, s, by, at)?;
         find(conn, &id)
     })
+}
+
+/// Takes the article's row lock before anything is read, so concurrent saves of one article
+/// queue instead of reading the same version and failing each other's version check (a
+/// no-op UPDATE locks the row on PostgreSQL; SQLite's write lock is already held).
+fn lock_article(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
+    let locked = diesel::update(articles::table.find(id))
+        .set(articles::version.eq(articles::version))
+        .execute(conn)?;
+    if locked == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// 412 unless `if_match` (when given) names the current version.
@@ -531,6 +566,7 @@ pub fn mutate(
     change: impl FnOnce(&mut DbConn, &Current, &mut Snapshot) -> Result<(), StoreError>,
 ) -> Result<ArticleRow, StoreError> {
     conn.transaction(|conn| {
+        lock_article(conn, id)?;
         let row = find(conn, id)?;
         let current = Current {
             authors: author_ids(conn, id)?,
@@ -586,6 +622,7 @@ pub fn delete(
     authorize: impl FnOnce(&Current) -> Result<(), ApiError>,
 ) -> Result<ArticleRow, StoreError> {
     conn.transaction(|conn| {
+        lock_article(conn, id)?;
         let row = find(conn, id)?;
         let current = Current {
             authors: author_ids(conn, id)?,

@@ -140,7 +140,7 @@ pub async fn create_api_key(
     };
     let row = state
         .db
-        .run(move |conn| store::insert_api_key(conn, &new_key))
+        .write(move |conn| store::insert_api_key(conn, &new_key))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/admin/api-keys/{}", row.id)))
@@ -199,7 +199,7 @@ pub async fn revoke_api_key(
     let id = id.into_inner();
     state
         .db
-        .run(move |conn| store::revoke_api_key(conn, &id))
+        .write(move |conn| store::revoke_api_key(conn, &id))
         .await
         .map_err(ApiError::naming("API key"))?;
     Ok(HttpResponse::NoContent().finish())

@@ -85,7 +85,7 @@ async fn issue_tokens(
     let expires_at = now() + chrono::Duration::from_std(state.settings.refresh_token_ttl).unwrap_or_default();
     state
         .db
-        .run(move |conn| store::insert_refresh_token(conn, &user_id, &family_id, &hash, expires_at))
+        .write(move |conn| store::insert_refresh_token(conn, &user_id, &family_id, &hash, expires_at))
         .await?;
     Ok(TokenPair {
         access_token,
@@ -168,7 +168,7 @@ pub async fn refresh(
     let hash = hash_secret(body.refresh_token.trim());
     let outcome = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let Some(token) = store::find_refresh_token(conn, &hash)? else {
                 return Ok(Err("Unknown refresh token"));
             };
@@ -213,7 +213,7 @@ pub async fn logout(
     let hash = hash_secret(body.refresh_token.trim());
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             if let Some(token) = store::find_refresh_token(conn, &hash)? {
                 store::revoke_family(conn, &token.family_id)?;
             }
@@ -309,12 +309,12 @@ pub async fn change_password(
     .ok_or_else(|| ApiError::Forbidden("The current password is not correct".into()))?;
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             users::store::update(
                 conn,
                 &user_id,
                 users::store::UserChanges {
-                    password_hash: Some(new_hash),
+                    password_hash: Some(new_hash.clone()),
                     ..Default::default()
                 },
             )

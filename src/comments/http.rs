@@ -245,11 +245,11 @@ pub async fn post_comment(
     let expires = naive(claims.expires_at());
     let row = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             use diesel::Connection;
             conn.transaction(|conn| {
                 store::use_challenge(conn, &claims.n, expires)?;
-                store::insert(conn, &article_id, input, status, hash)
+                store::insert(conn, &article_id, input.clone(), status, hash.clone())
             })
         })
         .await?;
@@ -406,7 +406,7 @@ pub async fn moderate(
     let id = id.into_inner();
     let row = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             if store::set_status(conn, std::slice::from_ref(&id), status)? == 0 {
                 return Err(ApiError::not_found("comment").into());
             }
@@ -456,7 +456,7 @@ pub async fn bulk_moderate(
     }
     let updated = state
         .db
-        .run(move |conn| store::set_status(conn, &ids, status))
+        .write(move |conn| store::set_status(conn, &ids, status))
         .await?;
     Ok(web::Json(BulkResult { updated }))
 }
@@ -479,7 +479,7 @@ pub async fn delete_comment(
     let id = id.into_inner();
     state
         .db
-        .run(move |conn| store::delete(conn, &id))
+        .write(move |conn| store::delete(conn, &id))
         .await
         .map_err(ApiError::naming("comment"))?;
     Ok(HttpResponse::NoContent().finish())

@@ -45,7 +45,7 @@ impl CommentStatus {
 }
 
 /// A validated submission (the challenge is checked separately).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NewCommentInput {
     pub author_name: String,
     pub author_email: Option<String>,

@@ -157,6 +157,12 @@ pub fn insert(
 /// Recomputes `articles.comment_count` (approved, not removed) and stamps
 /// `comments_changed_at`, the Last-Modified of the public comment list.
 pub fn refresh_count(conn: &mut DbConn, article_id: &str) -> Result<(), StoreError> {
+    // Lock the article row before counting: on PostgreSQL a concurrent moderation of the same
+    // article then commits first and this count (a new statement) sees it; counting first
+    // would let two moderations each write a count that misses the other.
+    diesel::update(articles::table.find(article_id))
+        .set(articles::comments_changed_at.eq(Some(now())))
+        .execute(conn)?;
     let count: i64 = comments::table
         .filter(comments::article_id.eq(article_id))
         .filter(comments::status.eq(CommentStatus::Approved.as_str()))
@@ -242,10 +248,13 @@ pub fn moderation_list(
 /// Sets the status of the given comments; returns how many changed.
 pub fn set_status(conn: &mut DbConn, ids: &[String], status: CommentStatus) -> Result<usize, StoreError> {
     conn.transaction(|conn| {
+        // Articles' counters are updated in one order (by id) by every moderation, so two
+        // concurrent bulk moderations never wait on each other in a circle (a deadlock).
         let article_ids: Vec<String> = comments::table
             .filter(comments::id.eq_any(ids))
             .select(comments::article_id)
             .distinct()
+            .order(comments::article_id.asc())
             .load(conn)?;
         let updated = diesel::update(comments::table.filter(comments::id.eq_any(ids)))
             .set((

@@ -1,10 +1,19 @@
 //! The database: one connection type for SQLite and PostgreSQL (`#[derive(MultiConnection)]`),
-//! a pool, embedded migrations per backend, and `Db::run`, which moves blocking diesel work off
-//! the async workers.
+//! a pool, embedded migrations per backend, `Db::run` for reads and `Db::write` for writes, both
+//! of which move blocking diesel work off the async workers.
+//!
+//! Writes: every change runs in `Db::write`, one transaction that holds the write lock from its
+//! first statement (SQLite: `BEGIN IMMEDIATE`, with writers of this process queued on one permit
+//! so they never poll SQLite's busy handler; PostgreSQL: rows are locked by the stores before they
+//! are read). A transaction PostgreSQL aborts to break a conflict (deadlock, serialization
+//! failure) is retried from the start a few times; a lock held longer than the busy timeout
+//! (`MASTHEAD_DB_BUSY_TIMEOUT_MS`) is answered 503 with `Retry-After`, with nothing written.
+//! See docs/architecture.md, "Concurrent writes".
 
 pub mod schema;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -90,6 +99,9 @@ pub enum DbSetupError {
 #[derive(Debug, Clone)]
 pub struct ConnectionFactory {
     url: DatabaseUrl,
+    /// How long a statement waits for a lock another connection holds before it gives up
+    /// (SQLite `busy_timeout`, PostgreSQL `lock_timeout`).
+    busy_timeout: Duration,
 }
 
 impl ConnectionFactory {
@@ -109,16 +121,23 @@ impl ConnectionFactory {
                 let mut conn = diesel::SqliteConnection::establish(&path_str)
                     .map_err(|e| fail(format!("{e} (is the directory writable?)")))?;
                 // busy_timeout first: switching to WAL may need to wait for another connection.
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-                )
+                    self.busy_timeout.as_millis()
+                ))
                 .map_err(|e| fail(format!("{e} (is the file and its directory writable?)")))?;
                 Ok(DbConn::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
-                .map(DbConn::Postgres)
-                .map_err(|e| fail(e.to_string().trim().replace('\n', " "))),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = diesel::PgConnection::establish(url)
+                    .map_err(|e| fail(e.to_string().trim().replace('\n', " ")))?;
+                // A lock held too long (a stuck transaction, a manual LOCK TABLE) fails the
+                // waiting statement, and the client gets a 503, instead of hanging the request.
+                conn.batch_execute(&format!("SET lock_timeout = {}", self.busy_timeout.as_millis()))
+                    .map_err(|e| fail(e.to_string()))?;
+                Ok(DbConn::Postgres(conn))
+            }
         }
     }
 }
@@ -144,19 +163,45 @@ impl ManageConnection for ConnectionFactory {
 pub type Pool = r2d2::Pool<ConnectionFactory>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionFactory>;
 
+/// How long a statement waits for another connection's lock unless configured.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a write waits for its turn (SQLite's one writer, or a pooled connection) before
+/// the client is told to retry (503).
+const WRITE_WAIT: Duration = Duration::from_secs(10);
+
+/// How many times a write is run in all when the database aborts it to resolve a conflict.
+const WRITE_ATTEMPTS: u32 = 4;
+
 /// The handle every part of the server uses to reach the database.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     url: DatabaseUrl,
+    /// SQLite allows one writer at a time: this process's writers take turns on this permit
+    /// (first come, first served) instead of racing for the file lock.
+    writer: Option<Arc<tokio::sync::Semaphore>>,
+    busy_timeout: Duration,
 }
 
 impl Db {
     /// Opens the database: one direct connection first so a wrong path, a read-only directory or
     /// a server that is down is reported at once with its real cause, then the pool.
     pub fn open(database_url: &str, pool_size: u32) -> Result<Self, DbSetupError> {
+        Self::open_with(database_url, pool_size, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// [`Db::open`] with the lock wait of every connection (`MASTHEAD_DB_BUSY_TIMEOUT_MS`).
+    pub fn open_with(
+        database_url: &str,
+        pool_size: u32,
+        busy_timeout: Duration,
+    ) -> Result<Self, DbSetupError> {
         let url = DatabaseUrl::parse(database_url)?;
-        let factory = ConnectionFactory { url: url.clone() };
+        let factory = ConnectionFactory {
+            url: url.clone(),
+            busy_timeout,
+        };
         let probe = factory.connect()?;
         drop(probe);
         let pool = r2d2::Pool::builder()
@@ -165,7 +210,16 @@ impl Db {
             .connection_timeout(Duration::from_secs(5))
             .test_on_check_out(false)
             .build_unchecked(factory);
-        Ok(Db { pool, url })
+        let writer = match url {
+            DatabaseUrl::Sqlite(_) => Some(Arc::new(tokio::sync::Semaphore::new(1))),
+            DatabaseUrl::Postgres(_) => None,
+        };
+        Ok(Db {
+            pool,
+            url,
+            writer,
+            busy_timeout,
+        })
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -188,12 +242,15 @@ impl Db {
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map(|versions| versions.iter().map(|v| v.to_string()).collect::<Vec<_>>()),
             DbConn::Postgres(c) => {
-                // Several instances may start at once: serialise their migrations.
+                // Several instances may start at once: serialise their migrations (waiting as
+                // long as another instance's migrations take).
+                let _ = c.batch_execute("SET lock_timeout = 0");
                 let _ = c.batch_execute("SELECT pg_advisory_lock(7310642)");
                 let result = c
                     .run_pending_migrations(POSTGRES_MIGRATIONS)
                     .map(|versions| versions.iter().map(|v| v.to_string()).collect::<Vec<_>>());
                 let _ = c.batch_execute("SELECT pg_advisory_unlock(7310642)");
+                let _ = c.batch_execute(&format!("SET lock_timeout = {}", self.busy_timeout.as_millis()));
                 result
             }
         }
@@ -224,6 +281,49 @@ impl Db {
         result.map_err(ApiError::from)
     }
 
+    /// Runs database work that writes: one transaction holding the write lock from its start,
+    /// committed when `work` returns `Ok`, rolled back (nothing half-written) when it returns an
+    /// error. `work` may run more than once: when the database aborts the transaction to resolve
+    /// a conflict with another writer it is retried from the start, so it must not consume its
+    /// inputs (clone them inside).
+    pub async fn write<T, F>(&self, mut work: F) -> Result<T, ApiError>
+    where
+        F: FnMut(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let turn = match &self.writer {
+            Some(writer) => Some(
+                tokio::time::timeout(WRITE_WAIT, writer.clone().acquire_owned())
+                    .await
+                    .map_err(|_| ApiError::from(StoreError::Busy("waited too long to write".into())))?
+                    .map_err(|e| ApiError::internal(format!("write permit: {e}")))?,
+            ),
+            None => None,
+        };
+        let pool = self.pool.clone();
+        let result = actix_web::web::block(move || {
+            // The permit lives as long as the work, even if the request is cancelled meanwhile.
+            let _turn = turn;
+            let mut conn = pool
+                .get_timeout(WRITE_WAIT)
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let mut attempt = 1;
+            loop {
+                match write_transaction(&mut conn, &mut work) {
+                    Err(StoreError::Retry(reason)) if attempt < WRITE_ATTEMPTS => {
+                        tracing::debug!(%reason, attempt, "write aborted by the database; retrying");
+                        std::thread::sleep(retry_pause(attempt));
+                        attempt += 1;
+                    }
+                    other => return other,
+                }
+            }
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?;
+        result.map_err(ApiError::from)
+    }
+
     /// Whether the database answers a trivial query within a short time (for `/readyz`).
     pub fn check_ready(&self) -> Result<(), String> {
         if let DatabaseUrl::Sqlite(path) = &self.url {
@@ -240,6 +340,40 @@ impl Db {
     }
 }
 
+/// A short pause before a retried write, growing with the attempt, with jitter so that
+/// writers that collided do not collide again in step.
+fn retry_pause(attempt: u32) -> Duration {
+    use rand::Rng;
+    let base = 5u64 << attempt.min(6);
+    Duration::from_millis(base + rand::thread_rng().gen_range(0..=base))
+}
+
+/// One write transaction: `BEGIN IMMEDIATE` on SQLite, so the write lock is taken before the
+/// first read and a later write can never fail with `SQLITE_BUSY` (a deferred transaction that
+/// reads, then writes after another writer committed, fails at once whatever `busy_timeout`
+/// says); a plain `BEGIN` on PostgreSQL, where stores lock the rows they change.
+fn write_transaction<T, F>(conn: &mut DbConn, work: &mut F) -> Result<T, StoreError>
+where
+    F: FnMut(&mut DbConn) -> Result<T, StoreError>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConn::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?,
+        DbConn::Postgres(inner) => AnsiTransactionManager::begin_transaction(inner)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // A failed rollback leaves the connection marked broken; the pool then drops it.
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(err)
+        }
+    }
+}
+
 /// What a store function can fail with; handlers turn it into a problem response.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -249,6 +383,13 @@ pub enum StoreError {
     Conflict(String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database aborted the work to resolve a conflict with another writer (PostgreSQL
+    /// deadlock or serialization failure): safe to run again from the start.
+    #[error("write conflict: {0}")]
+    Retry(String),
+    /// A lock stayed taken beyond the busy timeout (SQLite busy, PostgreSQL lock timeout).
+    #[error("database busy: {0}")]
+    Busy(String),
     #[error(transparent)]
     Api(Box<ApiError>),
     #[error("database error: {0}")]
@@ -266,6 +407,15 @@ impl From<diesel::result::Error> for StoreError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StoreError::Unavailable(info.message().to_owned())
             }
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                StoreError::Retry(info.message().to_owned())
+            }
+            Error::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
+                StoreError::Retry(info.message().to_owned())
+            }
+            Error::DatabaseError(_, info) if is_busy(info.message()) => {
+                StoreError::Busy(info.message().to_owned())
+            }
             // PostgreSQL text cannot hold NUL; a value that slipped past validation is the
             // client's bad input, not a server fault.
             Error::DatabaseError(_, info) if info.message().contains("invalid byte sequence") => {
@@ -277,6 +427,19 @@ impl From<diesel::result::Error> for StoreError {
             other => StoreError::Query(other),
         }
     }
+}
+
+/// Messages of errors that say "a lock stayed taken longer than we wait": SQLite's
+/// `SQLITE_BUSY`/`SQLITE_LOCKED` family after `busy_timeout`, PostgreSQL's `lock_timeout`.
+fn is_busy(message: &str) -> bool {
+    const BUSY: [&str; 5] = [
+        "database is locked",
+        "database table is locked",
+        "database schema is locked",
+        "lock timeout",
+        "could not obtain lock",
+    ];
+    BUSY.iter().any(|t| message.contains(t))
 }
 
 impl From<ApiError> for StoreError {

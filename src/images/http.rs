@@ -462,7 +462,7 @@ pub async fn upload_image(
     let media = state.media.clone();
     let (row, created) = state
         .db
-        .run(move |conn| save_new_image(conn, media.store.as_ref(), &key, &checked.stored, new))
+        .write(move |conn| save_new_image(conn, media.store.as_ref(), &key, &checked.stored, new.clone()))
         .await?;
     let dto = to_public(&row, &state.settings);
     if created {
@@ -629,7 +629,7 @@ pub async fn update_image(
     }
     let row = state
         .db
-        .run(move |conn| store::update(conn, &id, changes))
+        .write(move |conn| store::update(conn, &id, changes.clone()))
         .await
         .map_err(ApiError::naming(NOT_FOUND))?;
     Ok(web::Json(to_public(&row, &state.settings)))
@@ -656,7 +656,7 @@ pub async fn delete_image(
     let id = parse_id(&id)?;
     let row = state
         .db
-        .run(move |conn| store::delete(conn, &id))
+        .write(move |conn| store::delete(conn, &id))
         .await
         .map_err(ApiError::naming(NOT_FOUND))?;
     // The row is gone, so the files are unreachable even if removing them fails; log and go on.

@@ -218,7 +218,7 @@ pub async fn create_tag(
     };
     let tag = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let row = store::insert(conn, &row)?;
             with_counts(conn, vec![row])
         })
@@ -270,8 +270,8 @@ pub async fn update_tag(
     let id = id.into_inner();
     let tag = state
         .db
-        .run(move |conn| {
-            let row = store::update(conn, &id, changes)?;
+        .write(move |conn| {
+            let row = store::update(conn, &id, changes.clone())?;
             with_counts(conn, vec![row])
         })
         .await
@@ -299,7 +299,7 @@ pub async fn delete_tag(
     let id = id.into_inner();
     state
         .db
-        .run(move |conn| store::delete(conn, &id))
+        .write(move |conn| store::delete(conn, &id))
         .await
         .map_err(ApiError::naming("tag"))?;
     Ok(HttpResponse::NoContent().finish())

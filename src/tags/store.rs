@@ -20,7 +20,7 @@ pub struct TagRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Default, AsChangeset)]
+#[derive(Default, Clone, AsChangeset)]
 #[diesel(table_name = tags)]
 pub struct TagChanges {
     pub slug: Option<String>,

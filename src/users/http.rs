@@ -92,6 +92,13 @@ pub fn create_user(
     passwords: &Passwords,
     input: CreateUser,
 ) -> Result<UserRow, crate::db::StoreError> {
+    let user = new_user(passwords, input)?;
+    store::insert(conn, &user)
+}
+
+/// Validates a new user and hashes the password (slow on purpose: done before any database
+/// write starts, so no write waits for argon2).
+pub fn new_user(passwords: &Passwords, input: CreateUser) -> Result<store::NewUser, ApiError> {
     let mut v = Validator::default();
     let email = v.check(Email::parse(&input.email, "email"));
     let name = v.check(display_name(&input.display_name, "display_name"));
@@ -101,7 +108,7 @@ pub fn create_user(
     }
     v.finish()?;
     let (Some(email), Some(name), Some(role)) = (email, name, role) else {
-        return Err(ApiError::internal("validated fields missing").into());
+        return Err(ApiError::internal("validated fields missing"));
     };
     let now = crate::time::now();
     let user = store::NewUser {
@@ -116,7 +123,7 @@ pub fn create_user(
         created_at: now,
         updated_at: now,
     };
-    store::insert(conn, &user)
+    Ok(user)
 }
 
 const NOT_FOUND: &str = "user";
@@ -179,10 +186,11 @@ pub async fn create(
     body: web::Json<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let passwords = state.passwords.clone();
-    let row = state
-        .db
-        .run(move |conn| create_user(conn, &passwords, body.into_inner()))
-        .await?;
+    let input = body.into_inner();
+    let user = web::block(move || new_user(&passwords, input))
+        .await
+        .map_err(ApiError::internal)??;
+    let row = state.db.write(move |conn| store::insert(conn, &user)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/admin/users/{}", row.id)))
         .json(User::from(row)))
@@ -291,7 +299,7 @@ pub async fn update_user(
     let id = id.into_inner();
     let row = state
         .db
-        .run(move |conn| store::update(conn, &id, changes))
+        .write(move |conn| store::update(conn, &id, changes.clone()))
         .await
         .map_err(ApiError::naming(NOT_FOUND))?;
     Ok(web::Json(row.into()))
@@ -320,7 +328,7 @@ pub async fn delete_user(
     let id = id.into_inner();
     state
         .db
-        .run(move |conn| store::delete(conn, &id))
+        .write(move |conn| store::delete(conn, &id))
         .await
         .map_err(ApiError::naming(NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())

@@ -44,7 +44,7 @@ pub struct NewUser {
 }
 
 /// Fields an update may change (None leaves a field alone).
-#[derive(Default, AsChangeset)]
+#[derive(Default, Clone, AsChangeset)]
 #[diesel(table_name = users)]
 pub struct UserChanges {
     pub email: Option<String>,

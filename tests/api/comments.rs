@@ -34,7 +34,7 @@ async fn published_article(app: &TestApp, token: &str, headline: &str) -> (Strin
 }
 
 /// A fresh challenge answered correctly: (token, answer).
-async fn solved_challenge(app: &TestApp) -> (String, i64) {
+pub async fn solved_challenge(app: &TestApp) -> (String, i64) {
     let res = app.get("/api/v1/comments/challenge").await;
     res.assert_status(200);
     let challenge = res.json();

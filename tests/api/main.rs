@@ -6,6 +6,7 @@ mod article_images;
 mod articles;
 mod auth;
 mod comments;
+mod concurrency;
 mod contract;
 mod foundation;
 mod helpers;
