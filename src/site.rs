@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::db::schema::site_settings;
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::events::{self, EventType, NewEvent};
 use crate::http::caching::{self, CacheInfo};
 use crate::startup::AppState;
 use crate::time::{now, utc};
@@ -284,7 +285,10 @@ pub async fn update_site(
         .db
         .write(move |conn| {
             update(conn, input.clone())?;
-            read(conn, &settings)
+            let (site, latest) = read(conn, &settings)?;
+            let event = NewEvent::new(EventType::SiteUpdated, "site", &site, vec!["site".to_owned()])?;
+            events::record(conn, [event])?;
+            Ok((site, latest))
         })
         .await?;
     Ok(web::Json(site))

@@ -18,6 +18,7 @@ use crate::auth::{Auth, AuthorRole, ContributorRole, Principal, Role};
 use crate::config::Settings;
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, Problem};
+use crate::events::{self, EventType, NewEvent};
 use crate::http::caching::{self, CacheInfo};
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::startup::AppState;
@@ -635,7 +636,7 @@ async fn run_mutation(
         .db
         .write(move |conn| {
             let by = principal.user_id.clone();
-            let row = store::mutate(
+            let (before, row) = store::mutate(
                 conn,
                 &id,
                 if_match.as_deref(),
@@ -643,12 +644,27 @@ async fn run_mutation(
                 |cur| authorize(&principal, cur),
                 |conn, cur, s| change(conn, cur, s, &principal),
             )?;
+            let at = now();
+            let caused = model::save_events(before.visibility(at), row.visibility(at));
             let etag = row.etag();
-            Ok((etag, build_one(conn, &settings, row)?))
+            let dto = build_one(conn, &settings, row)?;
+            events::record(conn, article_events(&caused, &dto)?)?;
+            Ok((etag, dto))
         })
         .await
         .map_err(ApiError::naming("article"))?;
     Ok(admin_response(actix_web::http::StatusCode::OK, etag, &dto))
+}
+
+/// The outbox entries for events an article's save caused, carrying the article as the admin
+/// API shows it and the cache keys its change makes stale.
+fn article_events(caused: &[EventType], dto: &ArticleDto) -> Result<Vec<NewEvent>, StoreError> {
+    let mut keys = vec!["articles".to_owned()];
+    keys.extend(surrogate_keys(dto));
+    caused
+        .iter()
+        .map(|t| NewEvent::new(*t, format!("article:{}", dto.id), dto, keys.clone()))
+        .collect()
 }
 
 /// Create an article (contributor+). It starts as a draft; the caller is its author unless
@@ -878,7 +894,20 @@ pub async fn delete_article(
     let if_match = if_match(&req);
     state
         .db
-        .write(move |conn| store::delete(conn, &id, if_match.as_deref(), |cur| may_edit(&principal, cur)))
+        .write(move |conn| {
+            let gone = store::delete(conn, &id, if_match.as_deref(), |cur| may_edit(&principal, cur))?;
+            let data = serde_json::json!({"id": gone.id, "slug": gone.slug, "status": gone.status});
+            let keys = vec!["articles".to_owned(), format!("article:{}", gone.id)];
+            events::record(
+                conn,
+                [NewEvent::new(
+                    EventType::ArticleDeleted,
+                    format!("article:{}", gone.id),
+                    &data,
+                    keys,
+                )?],
+            )
+        })
         .await
         .map_err(ApiError::naming("article"))?;
     Ok(HttpResponse::NoContent().finish())

@@ -54,6 +54,14 @@ impl ArticleRow {
         }
     }
 
+    /// What readers see of this version at `at`.
+    pub fn visibility(&self, at: NaiveDateTime) -> crate::articles::model::Visibility {
+        crate::articles::model::Visibility {
+            status: self.effective_status(at),
+            publish_at: self.publish_at,
+        }
+    }
+
     pub fn is_public(&self, at: NaiveDateTime) -> bool {
         self.effective_status(at) == Status::Published
     }
@@ -556,7 +564,7 @@ pub fn check_if_match(row: &ArticleRow, if_match: Option<&str>) -> Result<(), St
 
 /// Loads the article, checks `If-Match` and permissions (`authorize`), lets `change` edit the
 /// working copy, then saves it as the next version with a revision. Nothing is written when
-/// any step fails.
+/// any step fails. Returns the article as it was before and as it is now.
 pub fn mutate(
     conn: &mut DbConn,
     id: &str,
@@ -564,7 +572,7 @@ pub fn mutate(
     by: Option<&str>,
     authorize: impl FnOnce(&Current) -> Result<(), ApiError>,
     change: impl FnOnce(&mut DbConn, &Current, &mut Snapshot) -> Result<(), StoreError>,
-) -> Result<ArticleRow, StoreError> {
+) -> Result<(ArticleRow, ArticleRow), StoreError> {
     conn.transaction(|conn| {
         lock_article(conn, id)?;
         let row = find(conn, id)?;
@@ -610,7 +618,7 @@ pub fn mutate(
         }
         write_links(conn, id, &s)?;
         write_revision(conn, id, version, &s, by, at)?;
-        find(conn, id)
+        Ok((current.row, find(conn, id)?))
     })
 }
 

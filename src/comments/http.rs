@@ -9,7 +9,9 @@ use crate::auth::{Auth, EditorRole};
 use crate::comments::challenge::ChallengeError;
 use crate::comments::model::{CommentStatus, NewCommentInput, address_hash};
 use crate::comments::store::{self, CommentRow};
+use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::events::{self, EventType, NewEvent};
 use crate::http::caching::{self, CacheInfo};
 use crate::http::client_ip::client_ip;
 use crate::pagination::{Page, PageQuery, paginate};
@@ -249,7 +251,9 @@ pub async fn post_comment(
             use diesel::Connection;
             conn.transaction(|conn| {
                 store::use_challenge(conn, &claims.n, expires)?;
-                store::insert(conn, &article_id, input.clone(), status, hash.clone())
+                let row = store::insert(conn, &article_id, input.clone(), status, hash.clone())?;
+                events::record(conn, [comment_event(EventType::CommentCreated, row.clone())?])?;
+                Ok(row)
             })
         })
         .await?;
@@ -407,9 +411,11 @@ pub async fn moderate(
     let row = state
         .db
         .write(move |conn| {
-            if store::set_status(conn, std::slice::from_ref(&id), status)? == 0 {
+            let moderated = store::set_status(conn, std::slice::from_ref(&id), status)?;
+            if moderated.matched == 0 {
                 return Err(ApiError::not_found("comment").into());
             }
+            approval_events(conn, status, &moderated.changed)?;
             store::find(conn, &id)
         })
         .await?;
@@ -456,9 +462,37 @@ pub async fn bulk_moderate(
     }
     let updated = state
         .db
-        .write(move |conn| store::set_status(conn, &ids, status))
+        .write(move |conn| {
+            let moderated = store::set_status(conn, &ids, status)?;
+            approval_events(conn, status, &moderated.changed)?;
+            Ok(moderated.matched)
+        })
         .await?;
     Ok(web::Json(BulkResult { updated }))
+}
+
+/// `comment.approved` for each comment a moderation approved, in its transaction.
+fn approval_events(conn: &mut DbConn, status: CommentStatus, changed: &[String]) -> Result<(), StoreError> {
+    if status != CommentStatus::Approved {
+        return Ok(());
+    }
+    let mut approved = Vec::with_capacity(changed.len());
+    for id in changed {
+        let row = store::find(conn, id)?;
+        approved.push(comment_event(EventType::CommentApproved, row)?);
+    }
+    events::record(conn, approved)
+}
+
+/// An event about a comment: the comment as moderators see it; the keys of the article's
+/// public comment list and of the article (its `comment_count`).
+fn comment_event(event_type: EventType, row: CommentRow) -> Result<NewEvent, StoreError> {
+    let keys = vec![
+        format!("comments:{}", row.article_id),
+        format!("article:{}", row.article_id),
+    ];
+    let subject = format!("comment:{}", row.id);
+    NewEvent::new(event_type, subject, &ModeratedComment::from(row), keys)
 }
 
 /// Delete a comment (editors). One with replies stays in the thread marked as removed.

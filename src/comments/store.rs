@@ -245,8 +245,16 @@ pub fn moderation_list(
     Ok(query.load(conn)?)
 }
 
-/// Sets the status of the given comments; returns how many changed.
-pub fn set_status(conn: &mut DbConn, ids: &[String], status: CommentStatus) -> Result<usize, StoreError> {
+/// What a moderation did: how many of the given comments exist, and which of them it moved
+/// to the new status (the others already had it).
+#[derive(Debug, Default)]
+pub struct Moderated {
+    pub matched: usize,
+    pub changed: Vec<String>,
+}
+
+/// Sets the status of the given comments.
+pub fn set_status(conn: &mut DbConn, ids: &[String], status: CommentStatus) -> Result<Moderated, StoreError> {
     conn.transaction(|conn| {
         // Articles' counters are updated in one order (by id) by every moderation, so two
         // concurrent bulk moderations never wait on each other in a circle (a deadlock).
@@ -256,16 +264,31 @@ pub fn set_status(conn: &mut DbConn, ids: &[String], status: CommentStatus) -> R
             .distinct()
             .order(comments::article_id.asc())
             .load(conn)?;
-        let updated = diesel::update(comments::table.filter(comments::id.eq_any(ids)))
-            .set((
-                comments::status.eq(status.as_str()),
-                comments::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
+        // Only rows whose status differs change, and the UPDATE says which: on PostgreSQL a
+        // concurrent moderation of the same comment waits for this one and then finds nothing
+        // to change, so "approved" is recorded once.
+        let changed: Vec<String> = diesel::update(
+            comments::table
+                .filter(comments::id.eq_any(ids))
+                .filter(comments::status.ne(status.as_str())),
+        )
+        .set((
+            comments::status.eq(status.as_str()),
+            comments::updated_at.eq(now()),
+        ))
+        .returning(comments::id)
+        .get_results(conn)?;
+        let matched: i64 = comments::table
+            .filter(comments::id.eq_any(ids))
+            .count()
+            .get_result(conn)?;
         for article_id in &article_ids {
             refresh_count(conn, article_id)?;
         }
-        Ok(updated)
+        Ok(Moderated {
+            matched: matched as usize,
+            changed,
+        })
     })
 }
 

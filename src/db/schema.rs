@@ -184,8 +184,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        event_type -> Text,
+        subject -> Text,
+        data -> Text,
+        surrogate_keys -> Text,
+        created_at -> Timestamp,
+        dispatched_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     comments,
+    events,
     comment_challenges_used,
     users,
     refresh_tokens,

@@ -14,6 +14,7 @@ use crate::auth::{Auth, AuthorRole, ContributorRole, EditorRole};
 use crate::config::Settings;
 use crate::db::StoreError;
 use crate::error::{ApiError, FieldError, Problem};
+use crate::events::{self, EventType, NewEvent};
 use crate::images::process::{self, ImageProblem};
 use crate::images::storage::StorageKey;
 use crate::images::store::{self, ImageChanges, ImageRow, NewImage};
@@ -627,12 +628,20 @@ pub async fn update_image(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let row = state
+    let settings = state.settings.clone();
+    let image = state
         .db
-        .write(move |conn| store::update(conn, &id, changes.clone()))
+        .write(move |conn| {
+            let row = store::update(conn, &id, changes.clone())?;
+            let image = to_public(&row, &settings);
+            let keys = vec![format!("image:{}", row.id)];
+            let event = NewEvent::new(EventType::ImageUpdated, format!("image:{}", row.id), &image, keys)?;
+            events::record(conn, [event])?;
+            Ok(image)
+        })
         .await
         .map_err(ApiError::naming(NOT_FOUND))?;
-    Ok(web::Json(to_public(&row, &state.settings)))
+    Ok(web::Json(image))
 }
 
 /// Delete an image and all its renditions (editors and up).
@@ -656,7 +665,14 @@ pub async fn delete_image(
     let id = parse_id(&id)?;
     let row = state
         .db
-        .write(move |conn| store::delete(conn, &id))
+        .write(move |conn| {
+            let row = store::delete(conn, &id)?;
+            let data = serde_json::json!({"id": row.id});
+            let keys = vec![format!("image:{}", row.id)];
+            let event = NewEvent::new(EventType::ImageDeleted, format!("image:{}", row.id), &data, keys)?;
+            events::record(conn, [event])?;
+            Ok(row)
+        })
         .await
         .map_err(ApiError::naming(NOT_FOUND))?;
     // The row is gone, so the files are unreachable even if removing them fails; log and go on.

@@ -10,6 +10,7 @@ use crate::articles::model::{self, Errors};
 use crate::auth::{Auth, EditorRole};
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, Problem};
+use crate::events::{self, EventType, NewEvent};
 use crate::http::caching::{self, CacheInfo};
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::startup::AppState;
@@ -271,8 +272,19 @@ pub async fn update_tag(
     let tag = state
         .db
         .write(move |conn| {
+            let before = store::find(conn, &id)?;
             let row = store::update(conn, &id, changes.clone())?;
-            with_counts(conn, vec![row])
+            let tags = with_counts(conn, vec![row])?;
+            if let Some(tag) = tags.first() {
+                // A renamed slug makes the old tag URL stale too.
+                let mut keys = vec!["tags".to_owned(), format!("tag:{}", tag.slug)];
+                if before.slug != tag.slug {
+                    keys.push(format!("tag:{}", before.slug));
+                }
+                let event = NewEvent::new(EventType::TagUpdated, format!("tag:{}", tag.id), tag, keys)?;
+                events::record(conn, [event])?;
+            }
+            Ok(tags)
         })
         .await
         .map_err(ApiError::naming("tag"))?
@@ -299,7 +311,24 @@ pub async fn delete_tag(
     let id = id.into_inner();
     state
         .db
-        .write(move |conn| store::delete(conn, &id))
+        .write(move |conn| {
+            let tag = store::delete(conn, &id)?;
+            let data = serde_json::json!({"id": tag.id, "slug": tag.slug});
+            let keys = vec![
+                "tags".to_owned(),
+                format!("tag:{}", tag.slug),
+                "articles".to_owned(),
+            ];
+            events::record(
+                conn,
+                [NewEvent::new(
+                    EventType::TagDeleted,
+                    format!("tag:{}", tag.id),
+                    &data,
+                    keys,
+                )?],
+            )
+        })
         .await
         .map_err(ApiError::naming("tag"))?;
     Ok(HttpResponse::NoContent().finish())

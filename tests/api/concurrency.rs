@@ -160,7 +160,11 @@ async fn writer(
                 }
             }
             _ => {
-                let status = if (n + k).is_multiple_of(2) { "approved" } else { "pending" };
+                let status = if (n + k).is_multiple_of(2) {
+                    "approved"
+                } else {
+                    "pending"
+                };
                 let res = app
                     .post(
                         "/api/v1/admin/comments/bulk",

@@ -8,6 +8,7 @@ mod auth;
 mod comments;
 mod concurrency;
 mod contract;
+mod events;
 mod foundation;
 mod helpers;
 mod images;
