@@ -9,6 +9,9 @@ use utoipa::ToSchema;
 
 use crate::db::StoreError;
 
+/// The detail of a store's 404 before a handler names the resource.
+const GENERIC_NOT_FOUND: &str = "The resource was not found";
+
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -98,10 +101,11 @@ impl ApiError {
     }
 
     /// Names the resource in a store's generic 404: `.map_err(ApiError::naming("tag"))` turns
-    /// "The resource was not found" into "tag was not found"; other errors pass through.
+    /// "The resource was not found" into "tag was not found"; a 404 that already names its
+    /// resource (a missing revision of an existing article) and other errors pass through.
     pub fn naming(what: &'static str) -> impl Fn(ApiError) -> ApiError {
         move |err| match err {
-            ApiError::NotFound(_) => ApiError::not_found(what),
+            ApiError::NotFound(detail) if detail == GENERIC_NOT_FOUND => ApiError::not_found(what),
             other => other,
         }
     }
@@ -210,7 +214,7 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::NotFound => ApiError::NotFound("The resource was not found".into()),
+            StoreError::NotFound => ApiError::NotFound(GENERIC_NOT_FOUND.into()),
             StoreError::Conflict(what) => {
                 ApiError::Conflict(format!("Conflicts with an existing record ({what})"))
             }

@@ -543,14 +543,15 @@ fn lock_article(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
     }
 }
 
-/// 412 unless `if_match` (when given) names the current version.
+/// 412 unless `if_match` (when given) names the current version. The comparison is strong
+/// (RFC 9110 §13.1.1): a weak tag `W/"…"` never matches.
 pub fn check_if_match(row: &ArticleRow, if_match: Option<&str>) -> Result<(), StoreError> {
     let Some(header) = if_match else { return Ok(()) };
     let current = row.etag();
     let matches = header
         .split(',')
         .map(str::trim)
-        .any(|tag| tag == "*" || tag == current || tag.strip_prefix("W/") == Some(current.as_str()));
+        .any(|tag| tag == "*" || tag == current);
     if matches {
         Ok(())
     } else {

@@ -402,6 +402,61 @@ async fn a_stale_if_match_is_412_and_nothing_changes() {
 }
 
 #[actix_web::test]
+async fn a_weak_if_match_never_matches_and_is_412() {
+    let app = TestApp::spawn().await;
+    let editor = app.token_for("editor").await;
+    let a = create(&app, &editor, &story("Weak tags")).await;
+    let path = format!("/api/v1/admin/articles/{}", a["id"].as_str().unwrap());
+    let etag = app
+        .request(Method::GET, &path)
+        .bearer(&editor)
+        .send()
+        .await
+        .header("etag")
+        .unwrap();
+    // RFC 9110 §13.1.1: If-Match uses the strong comparison, so W/ of the current tag fails.
+    app.patch(&path, &json!({"headline": "Weakly changed"}))
+        .bearer(&editor)
+        .header("If-Match", &format!("W/{etag}"))
+        .send()
+        .await
+        .assert_problem(412);
+    app.patch(&path, &json!({"headline": "Strongly changed"}))
+        .bearer(&editor)
+        .header("If-Match", &etag)
+        .send()
+        .await
+        .assert_status(200);
+}
+
+#[actix_web::test]
+async fn restoring_a_missing_revision_is_a_404_that_names_the_revision() {
+    let app = TestApp::spawn().await;
+    let editor = app.token_for("editor").await;
+    let a = create(&app, &editor, &story("Revision names")).await;
+    let id = a["id"].as_str().unwrap();
+    let missing = app
+        .post(
+            &format!("/api/v1/admin/articles/{id}/revisions/99/restore"),
+            &json!({}),
+        )
+        .bearer(&editor)
+        .send()
+        .await;
+    let problem = missing.assert_problem(404);
+    assert_eq!(problem["detail"], "revision was not found");
+    let no_article = app
+        .post(
+            "/api/v1/admin/articles/no-such-article/revisions/1/restore",
+            &json!({}),
+        )
+        .bearer(&editor)
+        .send()
+        .await;
+    assert_eq!(no_article.assert_problem(404)["detail"], "article was not found");
+}
+
+#[actix_web::test]
 async fn every_save_writes_a_revision_and_a_revision_can_be_restored() {
     let app = TestApp::spawn().await;
     let editor = app.token_for("editor").await;
