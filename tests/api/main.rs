@@ -8,6 +8,7 @@ mod auth;
 mod comments;
 mod contract;
 mod foundation;
+mod hardening;
 mod helpers;
 mod images;
 mod site;
