@@ -189,3 +189,180 @@ async fn deleting_a_user_revokes_their_api_keys() {
     assert!(listed["revoked_at"].is_string(), "{listed}");
 }
 
+// ---------------------------------------------------------------------------------------------
+// 4. Arrays in writes are bounded in the spec and by the server.
+
+async fn new_article(app: &TestApp, token: &str, extra: Value) -> TestResponse {
+    let mut body = json!({"headline": "Bounds"});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    app.post("/api/v1/admin/articles", &body)
+        .bearer(token)
+        .send()
+        .await
+}
+
+fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn tags_and_authors_arrays_of_16384_entries_are_422_not_500() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let many: Vec<String> = (0..16_384).map(|i| format!("t{i}")).collect();
+
+    let res = new_article(&app, &token, json!({"tags": many})).await;
+    assert_eq!(error_fields(&res.assert_problem(422)), ["tags"]);
+    let res = new_article(&app, &token, json!({"authors": many})).await;
+    assert_eq!(error_fields(&res.assert_problem(422)), ["authors"]);
+
+    // PATCH is bounded the same way.
+    let created = new_article(&app, &token, json!({})).await;
+    created.assert_status(201);
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let res = app
+        .patch(&format!("/api/v1/admin/articles/{id}"), &json!({"tags": many}))
+        .bearer(&token)
+        .send()
+        .await;
+    assert_eq!(error_fields(&res.assert_problem(422)), ["tags"]);
+}
+
+#[actix_web::test]
+async fn arrays_at_their_limit_are_checked_normally_and_one_more_is_refused() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    // 50 tags and 20 authors are within bounds: each unknown one is reported by position.
+    let tags: Vec<String> = (0..50).map(|i| format!("no-such-tag-{i}")).collect();
+    let res = new_article(&app, &token, json!({"tags": tags})).await;
+    let fields = error_fields(&res.assert_problem(422));
+    assert_eq!(fields.len(), 50);
+    assert_eq!(fields[49], "tags[49]");
+    let authors: Vec<String> = (0..20).map(|i| format!("no-such-user-{i}")).collect();
+    let res = new_article(&app, &token, json!({"authors": authors})).await;
+    assert_eq!(error_fields(&res.assert_problem(422)).len(), 20);
+    let authors: Vec<String> = (0..21).map(|i| format!("no-such-user-{i}")).collect();
+    let res = new_article(&app, &token, json!({"authors": authors})).await;
+    assert_eq!(error_fields(&res.assert_problem(422)), ["authors"]);
+    let tags: Vec<String> = (0..51).map(|i| format!("no-such-tag-{i}")).collect();
+    let res = new_article(&app, &token, json!({"tags": tags})).await;
+    assert_eq!(error_fields(&res.assert_problem(422)), ["tags"]);
+
+    // Body: 1 000 blocks are fine, 1 001 are not; a list holds at most 500 items.
+    let blocks = vec![json!({"type": "divider"}); 1000];
+    new_article(&app, &token, json!({"body": blocks}))
+        .await
+        .assert_status(201);
+    let blocks = vec![json!({"type": "divider"}); 1001];
+    let res = new_article(&app, &token, json!({"body": blocks})).await;
+    assert_eq!(error_fields(&res.assert_problem(422)), ["body"]);
+    let items = vec!["item"; 501];
+    let res = new_article(&app, &token, json!({"body": [{"type": "list", "items": items}]})).await;
+    assert_eq!(error_fields(&res.assert_problem(422)), ["body[0].items"]);
+    let items = vec!["item"; 500];
+    new_article(&app, &token, json!({"body": [{"type": "list", "items": items}]}))
+        .await
+        .assert_status(201);
+
+    // Site social accounts: at most 50.
+    let social: serde_json::Map<String, Value> = (0..51).map(|i| (format!("net{i}"), json!("@x"))).collect();
+    let res = app
+        .patch("/api/v1/admin/site", &json!({"social": social}))
+        .bearer(&token)
+        .send()
+        .await;
+    assert_eq!(error_fields(&res.assert_problem(422)), ["social"]);
+}
+
+#[actix_web::test]
+async fn the_spec_states_every_array_bound_the_server_enforces() {
+    let app = TestApp::spawn().await;
+    let spec = app.get("/openapi.json").await.json();
+    let input = &spec["components"]["schemas"]["ArticleInput"]["properties"];
+    assert_eq!(input["tags"]["maxItems"], 50, "{}", input["tags"]);
+    assert_eq!(input["authors"]["maxItems"], 20, "{}", input["authors"]);
+    assert_eq!(input["body"]["maxItems"], 1000, "{}", input["body"]);
+    let text = spec.to_string();
+    assert!(text.contains("\"maxItems\":500"), "list items are bounded");
+    assert!(
+        text.contains("\"maxProperties\":50"),
+        "social accounts are bounded"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. URLs follow the WHATWG URL Standard (the `url` crate): any valid port, http(s) only, no
+//    credentials.
+
+#[actix_web::test]
+async fn embed_and_canonical_urls_accept_any_valid_port_and_host() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    for url in [
+        "http://example.com:18301/x",
+        "https://example.com:65535/a?b=c#d",
+        "http://example.com:0/",
+        "http://[::1]:8080/x",
+        "http://127.0.0.1:18301",
+        "https://example.com/caf%C3%A9",
+    ] {
+        let res = new_article(
+            &app,
+            &token,
+            json!({"body": [{"type": "embed", "url": url}], "seo": {"canonical_url": url}}),
+        )
+        .await;
+        res.assert_status(201);
+        let article = res.json();
+        assert_eq!(article["body"][0]["url"], url);
+        assert_eq!(article["seo"]["canonical_url"], url);
+    }
+}
+
+#[actix_web::test]
+async fn urls_with_credentials_other_schemes_or_invalid_parts_are_422() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    for url in [
+        "http://user:secret@example.com/",
+        "https://user@example.com/",
+        "http://example.com:65536/",
+        "ftp://example.com/",
+        "javascript:alert(1)",
+        "http:example.com",
+        "http:\\\\example.com\\x",
+        "https://exa mple.com/",
+        "http://[::1/",
+        "http://example.com/é",
+        "",
+    ] {
+        let res = new_article(&app, &token, json!({"body": [{"type": "embed", "url": url}]})).await;
+        let problem = res.assert_problem(422);
+        assert_eq!(error_fields(&problem), ["body[0].url"], "{url}: {problem}");
+        let res = new_article(&app, &token, json!({"seo": {"canonical_url": url}})).await;
+        let problem = res.assert_problem(422);
+        assert_eq!(error_fields(&problem), ["seo.canonical_url"], "{url}: {problem}");
+    }
+    let res = new_article(
+        &app,
+        &token,
+        json!({"seo": {"canonical_url": "http://user:secret@example.com/"}}),
+    )
+    .await;
+    let problem = res.assert_problem(422);
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("password"),
+        "{problem}"
+    );
+}
+
