@@ -366,3 +366,49 @@ async fn urls_with_credentials_other_schemes_or_invalid_parts_are_422() {
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// 7. `masthead demo` before the first `serve` leaves the bootstrap admin working.
+
+#[actix_web::test]
+async fn the_bootstrap_admin_is_created_after_demo_content_was_loaded_first() {
+    let app = TestApp::spawn_after(
+        |_| {},
+        |settings| {
+            // What `masthead demo` does, before the server ever ran, without the bootstrap
+            // variables in its environment.
+            let mut demo_settings = settings.clone();
+            demo_settings.bootstrap_admin_email = None;
+            demo_settings.bootstrap_admin_password = None;
+            let db = masthead::db::Db::open(&settings.database_url, 1).unwrap();
+            db.migrate().unwrap();
+            let passwords = masthead::auth::password::Passwords::new(settings.argon2_memory_kib).unwrap();
+            let mut conn = db.get().unwrap();
+            masthead::startup::bootstrap_admin(&demo_settings, &mut conn, &passwords).unwrap();
+            let summary = masthead::demo::load(&mut conn, &passwords, &demo_settings).unwrap();
+            assert!(summary.users > 0, "the demo made its users");
+        },
+    )
+    .await;
+    app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.assert_status(200);
+}
+
+#[actix_web::test]
+async fn demo_with_the_bootstrap_variables_creates_the_admin_itself() {
+    let app = TestApp::spawn_after(
+        |s| s.bootstrap_admin_email = Some("desk@news.example.com".into()),
+        |settings| {
+            let db = masthead::db::Db::open(&settings.database_url, 1).unwrap();
+            db.migrate().unwrap();
+            let passwords = masthead::auth::password::Passwords::new(settings.argon2_memory_kib).unwrap();
+            let mut conn = db.get().unwrap();
+            masthead::startup::bootstrap_admin(settings, &mut conn, &passwords).unwrap();
+            masthead::demo::load(&mut conn, &passwords, settings).unwrap();
+            assert_eq!(masthead::users::store::count_admins(&mut conn).unwrap(), 1);
+        },
+    )
+    .await;
+    app.login("desk@news.example.com", ADMIN_PASSWORD)
+        .await
+        .assert_status(200);
+}
+
