@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, web};
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -223,42 +223,47 @@ impl Application {
         let spec_json = web::Data::new(openapi_json());
         let route_table = web::Data::new(RouteTable::from_openapi(&openapi()));
 
-        let server = HttpServer::new(move || {
-            let (app, _spec) = App::new()
-                .into_utoipa_app()
-                .openapi(ApiDoc::openapi())
-                .app_data(state.clone())
-                .app_data(metrics.clone())
-                .app_data(route_table.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(settings.json_limit_bytes)
-                        .error_handler(error::json_error),
-                )
-                .app_data(web::QueryConfig::default().error_handler(error::query_error))
-                .app_data(web::PathConfig::default().error_handler(error::path_error))
-                .configure(configure_routes)
-                .split_for_parts();
-            app.wrap(from_fn(crate::auth::extract::authenticate_requests))
-                .wrap(from_fn(standard_headers))
-                .wrap(cors(&settings))
-                .wrap(TracingLogger::default())
-                .app_data(spec_json.clone())
-                .route("/openapi.json", web::get().to(serve_spec))
-                .route(
-                    "/docs",
-                    web::get().to(|| async {
-                        HttpResponse::MovedPermanently()
-                            .insert_header(("Location", "/docs/"))
-                            .finish()
-                    }),
-                )
-                .service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::from("/openapi.json")))
-                .default_service(web::to(not_found_or_not_allowed))
-        })
-        .listen(listener)?
-        .shutdown_timeout(10)
-        .run();
+        // `wire::serve` is `HttpServer::new(..).listen(..).run()` with each connection wrapped
+        // so that the HTTP/1 codec's own error answers are problem+json too.
+        let server = crate::http::wire::serve(
+            listener,
+            move || {
+                let (app, _spec) = App::new()
+                    .into_utoipa_app()
+                    .openapi(ApiDoc::openapi())
+                    .app_data(state.clone())
+                    .app_data(metrics.clone())
+                    .app_data(route_table.clone())
+                    .app_data(
+                        web::JsonConfig::default()
+                            .limit(settings.json_limit_bytes)
+                            .error_handler(error::json_error),
+                    )
+                    .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                    .app_data(web::PathConfig::default().error_handler(error::path_error))
+                    .configure(configure_routes)
+                    .split_for_parts();
+                app.wrap(from_fn(crate::auth::extract::authenticate_requests))
+                    .wrap(from_fn(crate::http::problems::refuse_bad_uris))
+                    .wrap(from_fn(standard_headers))
+                    .wrap(cors(&settings))
+                    .wrap(from_fn(crate::http::problems::problem_bodies))
+                    .wrap(TracingLogger::default())
+                    .app_data(spec_json.clone())
+                    .route("/openapi.json", web::get().to(serve_spec))
+                    .route(
+                        "/docs",
+                        web::get().to(|| async {
+                            HttpResponse::MovedPermanently()
+                                .insert_header(("Location", "/docs/"))
+                                .finish()
+                        }),
+                    )
+                    .service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::from("/openapi.json")))
+                    .default_service(web::to(not_found_or_not_allowed))
+            },
+            10,
+        )?;
         Ok(Application { port, server })
     }
 

@@ -298,6 +298,153 @@ async fn the_spec_states_every_array_bound_the_server_enforces() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 5. Every error is problem+json, including those made before a handler runs.
+
+/// Sends raw bytes and reads the whole answer: (status, lowercased head, body). Blocking I/O on
+/// another thread, so the test's runtime keeps serving.
+async fn raw_request(app: &TestApp, request: &[u8]) -> (u16, String, String) {
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let request = request.to_vec();
+    let answer = actix_web::rt::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        stream.write_all(&request).expect("send");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        answer
+    })
+    .await
+    .expect("raw request thread");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head: {answer:?}"));
+    let status = head[9..12].parse().expect("status");
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+#[track_caller]
+fn assert_raw_problem(answer: &(u16, String, String), status: u16) -> Value {
+    let (got, head, body) = answer;
+    assert_eq!(*got, status, "{head}\n{body}");
+    assert!(head.contains("content-type: application/problem+json"), "{head}");
+    let problem: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(problem["status"], status);
+    assert!(problem["title"].is_string() && problem["detail"].is_string() && problem["type"].is_string());
+    problem
+}
+
+#[actix_web::test]
+async fn an_80_kb_uri_gets_a_problem_not_an_empty_400() {
+    let app = TestApp::spawn().await;
+    let request = format!(
+        "GET /api/v1/articles?q={} HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "a".repeat(80 * 1024)
+    );
+    let answer = raw_request(&app, request.as_bytes()).await;
+    assert_raw_problem(&answer, 400);
+}
+
+#[actix_web::test]
+async fn too_many_header_fields_get_a_431_problem() {
+    let app = TestApp::spawn().await;
+    let mut request = String::from("GET /api/v1/articles HTTP/1.1\r\nHost: localhost\r\n");
+    for i in 0..120 {
+        request.push_str(&format!("X-Filler-{i}: {i}\r\n"));
+    }
+    request.push_str("\r\n");
+    let answer = raw_request(&app, request.as_bytes()).await;
+    assert_raw_problem(&answer, 431);
+}
+
+#[actix_web::test]
+async fn a_request_head_over_128_kib_gets_a_431_problem() {
+    let app = TestApp::spawn().await;
+    // Exactly the codec's buffer, never finished: all of it is read, so the answer is not lost
+    // to a reset.
+    let mut request = String::from("GET /api/v1/articles HTTP/1.1\r\nHost: localhost\r\nX-Big: ");
+    request.push_str(&"b".repeat(131_072 - request.len()));
+    let answer = raw_request(&app, request.as_bytes()).await;
+    assert_raw_problem(&answer, 431);
+}
+
+#[actix_web::test]
+async fn a_request_without_host_and_a_garbled_request_line_get_400_problems() {
+    let app = TestApp::spawn().await;
+    let answer = raw_request(&app, b"GET /healthz HTTP/1.1\r\n\r\n").await;
+    assert_raw_problem(&answer, 400);
+    let answer = raw_request(&app, b"GET /he llo\x01 HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_raw_problem(&answer, 400);
+    // A well-formed request on the same server is untouched.
+    let answer = raw_request(
+        &app,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(answer.0, 200, "{answer:?}");
+}
+
+#[actix_web::test]
+async fn a_uri_over_the_configured_limit_is_a_414_problem() {
+    let app = TestApp::spawn_with(|s| s.max_uri_bytes = 2048).await;
+    let res = app.get(&format!("/api/v1/articles?q={}", "a".repeat(3000))).await;
+    let problem = res.assert_problem(414);
+    assert!(problem["detail"].as_str().unwrap().contains("2048"));
+    app.get(&format!("/api/v1/articles?q={}", "a".repeat(1500)))
+        .await
+        .assert_status(200);
+}
+
+#[actix_web::test]
+async fn nul_in_a_path_or_query_is_400_on_every_backend() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/api/v1/articles/abc%00",
+        "/api/v1/articles?q=a%00b",
+        "/api/v1/tags/%00",
+        "/api/v1/articles?tag=%00",
+        "/media/x%00/original",
+    ] {
+        let res = app.get(path).await;
+        let problem = res.assert_problem(400);
+        assert!(
+            problem["detail"].as_str().unwrap().contains("NUL"),
+            "{path}: {problem}"
+        );
+    }
+    // `%2500` is the text "%00", not a NUL.
+    app.get("/api/v1/articles?q=a%2500b").await.assert_status(200);
+}
+
+#[actix_web::test]
+async fn errors_actix_answers_inside_the_app_are_problems_too() {
+    let app = TestApp::spawn_with(|s| s.cors_origins = vec!["https://www.example.com".into()]).await;
+    // A refused CORS preflight (actix-cors answers it in plain text).
+    let res = app
+        .request(Method::OPTIONS, "/api/v1/articles")
+        .header("Origin", "https://evil.example")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await;
+    assert!(res.status >= 400, "{}", res.status);
+    res.assert_problem(res.status);
+    // A body that is not UTF-8 JSON, and a wrong content type.
+    let token = app.admin_token().await;
+    app.request(Method::POST, "/api/v1/admin/tags")
+        .bearer(&token)
+        .raw("application/json", vec![0xff, 0xfe, 0x00])
+        .send()
+        .await
+        .assert_problem(400);
+    app.request(Method::POST, "/api/v1/admin/tags")
+        .bearer(&token)
+        .raw("text/plain", "name=x")
+        .send()
+        .await
+        .assert_problem(415);
+}
+
+// ---------------------------------------------------------------------------------------------
 // 6. URLs follow the WHATWG URL Standard (the `url` crate): any valid port, http(s) only, no
 //    credentials.
 
