@@ -559,3 +559,79 @@ async fn demo_with_the_bootstrap_variables_creates_the_admin_itself() {
         .assert_status(200);
 }
 
+// ---------------------------------------------------------------------------------------------
+// 8. PostgreSQL over TLS (libpq and OpenSSL compiled in).
+
+/// The cluster's own certificate, when it is self-signed for `localhost` (Debian's snakeoil
+/// certificate on this machine kind and in CI).
+const CLUSTER_CERT: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+fn with_params(url: &str, params: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{params}")
+}
+
+fn ssl_in_use(url: &str) -> Result<bool, String> {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Ssl {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ssl: bool,
+    }
+    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+    diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .get_result::<Ssl>(&mut conn)
+        .map(|r| r.ssl)
+        .map_err(|e| e.to_string())
+}
+
+#[actix_web::test]
+async fn the_server_runs_on_postgresql_with_sslmode_require() {
+    let Some(_) = postgres_admin_url() else {
+        eprintln!("SQLite run: TLS to PostgreSQL is tested when TEST_DATABASE_URL is set");
+        return;
+    };
+    let app = TestApp::spawn_with(|s| s.database_url = with_params(&s.database_url, "sslmode=require")).await;
+    assert!(app.settings.database_url.contains("sslmode=require"));
+    assert_eq!(ssl_in_use(&app.settings.database_url), Ok(true));
+    app.get("/readyz").await.assert_status(200);
+    let token = app.admin_token().await;
+    app.post("/api/v1/admin/tags", &json!({"name": "Over TLS"}))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_status(201);
+}
+
+#[actix_web::test]
+async fn sslmode_verify_full_checks_the_certificate_and_the_host_name() {
+    let Some(admin) = postgres_admin_url() else {
+        eprintln!("SQLite run: TLS to PostgreSQL is tested when TEST_DATABASE_URL is set");
+        return;
+    };
+    if !std::path::Path::new(CLUSTER_CERT).exists() {
+        eprintln!("no {CLUSTER_CERT}: verify-full needs the cluster's CA; skipped");
+        return;
+    }
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_host(Some("localhost")).unwrap();
+    let good = with_params(
+        url.as_str(),
+        &format!("sslmode=verify-full&sslrootcert={CLUSTER_CERT}"),
+    );
+    assert_eq!(ssl_in_use(&good), Ok(true), "verify-full against localhost");
+    // The certificate names localhost, not 127.0.0.1: verify-full must refuse the address.
+    url.set_host(Some("127.0.0.1")).unwrap();
+    let wrong_name = with_params(
+        url.as_str(),
+        &format!("sslmode=verify-full&sslrootcert={CLUSTER_CERT}"),
+    );
+    let err = ssl_in_use(&wrong_name).expect_err("host name mismatch is refused");
+    assert!(
+        err.contains("does not match") || err.contains("certificate"),
+        "{err}"
+    );
+    // And without a trusted CA, verify-ca refuses any certificate.
+    let untrusted = with_params(&admin, "sslmode=verify-ca&sslrootcert=/dev/null");
+    assert!(ssl_in_use(&untrusted).is_err());
+}
