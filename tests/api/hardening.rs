@@ -414,6 +414,18 @@ async fn nul_in_a_path_or_query_is_400_on_every_backend() {
     }
     // `%2500` is the text "%00", not a NUL.
     app.get("/api/v1/articles?q=a%2500b").await.assert_status(200);
+    // The spec documents the 400 on every operation with a path parameter.
+    let spec = app.get("/openapi.json").await.json();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        if path.contains('{') {
+            for (method, op) in item.as_object().unwrap() {
+                assert!(
+                    op["responses"]["400"].is_object(),
+                    "{method} {path} documents 400"
+                );
+            }
+        }
+    }
 }
 
 #[actix_web::test]
