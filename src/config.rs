@@ -45,6 +45,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub run_migrations: bool,
     pub json_limit_bytes: usize,
+    /// Longest request URI (path and query) answered; longer is 414.
+    pub max_uri_bytes: usize,
     pub max_upload_bytes: usize,
     /// Largest image accepted, in pixels (width × height); bigger uploads are refused (422)
     /// before any pixel buffer is allocated.
@@ -164,6 +166,7 @@ impl Settings {
             cors_origins,
             run_migrations: parse_bool(&get, "MASTHEAD_RUN_MIGRATIONS", true)?,
             json_limit_bytes: parse_num(&get, "MASTHEAD_JSON_LIMIT_BYTES", 1024 * 1024)?,
+            max_uri_bytes: parse_num(&get, "MASTHEAD_MAX_URI_BYTES", 8192)?,
             max_upload_bytes: parse_num(&get, "MASTHEAD_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)?,
             max_image_pixels: parse_num(&get, "MASTHEAD_MAX_IMAGE_PIXELS", 50_000_000)?,
             image_widths: parse_sizes(&get, "MASTHEAD_IMAGE_WIDTHS", &[320, 640, 960, 1280, 1920])?,

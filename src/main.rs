@@ -96,11 +96,21 @@ fn demo(settings: &Settings) -> anyhow::Result<()> {
     db.migrate()?;
     let passwords = masthead::auth::password::Passwords::new(settings.argon2_memory_kib)?;
     let mut conn = db.get()?;
+    // The bootstrap admin first: demo users must not stand in for it (`serve` creates it only
+    // while there is no admin, so either order works).
+    masthead::startup::bootstrap_admin(settings, &mut conn, &passwords)?;
     let summary = masthead::demo::load(&mut conn, &passwords, settings)?;
     println!(
         "demo content: {} new articles, {} new tags, {} new users, {} new comments, {} images",
         summary.articles, summary.tags, summary.users, summary.comments, summary.images
     );
+    if masthead::users::store::count_admins(&mut conn)? == 0 {
+        println!(
+            "no admin account yet: set MASTHEAD_BOOTSTRAP_ADMIN_EMAIL and \
+             MASTHEAD_BOOTSTRAP_ADMIN_PASSWORD (the next `masthead serve` or `masthead demo` \
+             creates it), or run `masthead user create --email E --name N --role admin`"
+        );
+    }
     let base = settings.bind.clone();
     println!("try: curl http://{base}/api/v1/articles");
     if let Some(slug) = summary.slugs.first() {

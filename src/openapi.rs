@@ -61,7 +61,8 @@ impl Modify for SecuritySchemes {
 ///   `application/json`) and 422 (well-formed but invalid), all raised by the `JsonConfig`
 ///   error handler before the handler runs; a multipart body likewise 400/413/415/422;
 /// - a query parameter: 400 (the `QueryConfig` error handler, bad `limit`/`cursor`);
-/// - a path parameter: 404 (the `PathConfig` error handler, or nothing under that id);
+/// - a path parameter: 404 (the `PathConfig` error handler, or nothing under that id) and 400
+///   (NUL, `%00`, refused before routing);
 /// - a security requirement: 401 (missing, invalid or expired credentials) and, above the
 ///   lowest role, 403 (role too low), raised by the `Auth<…>` extractor.
 ///
@@ -159,6 +160,8 @@ fn document_standard_errors(operation: &mut Operation, has_path_params: bool) {
         add_problem(operation, 400, "A query parameter is invalid");
     }
     if has_path_params {
+        // `http::problems::refuse_bad_uris` answers before routing, on every backend.
+        add_problem(operation, 400, "A path parameter holds NUL (`%00`)");
         add_problem(operation, 404, "Nothing exists under this path");
     }
     let roles = required_roles(operation);

@@ -66,15 +66,20 @@ pub struct UpdateSite {
     pub social: Option<BTreeMap<String, String>>,
 }
 
-/// `social` in a write: network names of 1–50 characters, values of at most 500, or null.
+/// Most social accounts the site lists (422 beyond).
+pub const SOCIAL_MAX: usize = 50;
+
+/// `social` in a write: at most 50 entries, network names of 1–50 characters, values of at
+/// most 500, or null.
 fn social_input_schema() -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
     ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
         .description(Some(
-            "Replaces the social accounts (network → handle or URL): network names of 1–50 \
-             characters, values of at most 500.",
+            "Replaces the social accounts (network → handle or URL): at most 50 of them, \
+             network names of 1–50 characters, values of at most 500.",
         ))
+        .max_properties(Some(SOCIAL_MAX))
         .property_names(Some(
             ObjectBuilder::new()
                 .schema_type(Type::String)
@@ -200,7 +205,12 @@ pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
             None
         }
     };
-    if let Some(social) = &input.social {
+    if let Some(social) = input.social.as_ref().filter(|s| s.len() > SOCIAL_MAX) {
+        errors.push(FieldError::new(
+            "social",
+            format!("must list at most {SOCIAL_MAX} accounts, not {}", social.len()),
+        ));
+    } else if let Some(social) = &input.social {
         for (k, v) in social {
             if k.is_empty() || k.chars().count() > 50 || v.chars().count() > 500 {
                 errors.push(FieldError::new(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, web};
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -63,16 +63,37 @@ impl AppState {
     }
 }
 
-/// Creates the admin named by `MASTHEAD_BOOTSTRAP_ADMIN_*` when the database has no user yet.
-pub fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
+/// Creates the admin named by `MASTHEAD_BOOTSTRAP_ADMIN_*` when the database has no admin yet
+/// (users made by `masthead demo` do not count), and says so in the log when it does not.
+/// `serve` and `demo` both call it, so they work in either order.
+pub fn bootstrap_admin(
+    settings: &Settings,
+    conn: &mut crate::db::DbConn,
+    passwords: &Passwords,
+) -> anyhow::Result<()> {
     let (Some(email), Some(password)) = (
-        state.settings.bootstrap_admin_email.clone(),
-        state.settings.bootstrap_admin_password.clone(),
+        settings.bootstrap_admin_email.clone(),
+        settings.bootstrap_admin_password.clone(),
     ) else {
+        if settings.bootstrap_admin_email.is_some() || settings.bootstrap_admin_password.is_some() {
+            tracing::warn!(
+                "only one of MASTHEAD_BOOTSTRAP_ADMIN_EMAIL and MASTHEAD_BOOTSTRAP_ADMIN_PASSWORD \
+                 is set: no bootstrap admin is created; set both"
+            );
+        }
         return Ok(());
     };
-    let mut conn = state.db.get()?;
-    if crate::users::store::count(&mut conn)? > 0 {
+    let normalized = email.trim().to_lowercase();
+    if crate::users::store::find_by_email(conn, &normalized)?.is_some() {
+        return Ok(());
+    }
+    if crate::users::store::count_admins(conn)? > 0 {
+        tracing::warn!(
+            %email,
+            "MASTHEAD_BOOTSTRAP_ADMIN_EMAIL was not created: the database already has an admin \
+             (the bootstrap admin is only made while there is none); sign in as that admin, or \
+             run `masthead user create --role admin`"
+        );
         return Ok(());
     }
     let input = crate::users::http::CreateUser {
@@ -81,7 +102,7 @@ pub fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
         role: "admin".into(),
         password: secrecy::ExposeSecret::expose_secret(&password).to_owned(),
     };
-    crate::users::http::create_user(&mut conn, &state.passwords, input)
+    crate::users::http::create_user(conn, passwords, input)
         .map_err(|e| anyhow::anyhow!("bootstrap admin {email}: {}", ApiError::from(e)))?;
     tracing::info!(%email, "created the bootstrap admin");
     Ok(())
@@ -201,47 +222,52 @@ impl Application {
         let port = listener.local_addr()?.port();
         let settings = Arc::new(settings);
         let state = web::Data::new(AppState::new(settings.clone(), db)?);
-        bootstrap_admin(&state)?;
+        bootstrap_admin(&state.settings, &mut *state.db.get()?, &state.passwords)?;
         let metrics = web::Data::new(Metrics::default());
         let spec_json = web::Data::new(openapi_json());
         let route_table = web::Data::new(RouteTable::from_openapi(&openapi()));
 
-        let server = HttpServer::new(move || {
-            let (app, _spec) = App::new()
-                .into_utoipa_app()
-                .openapi(ApiDoc::openapi())
-                .app_data(state.clone())
-                .app_data(metrics.clone())
-                .app_data(route_table.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(settings.json_limit_bytes)
-                        .error_handler(error::json_error),
-                )
-                .app_data(web::QueryConfig::default().error_handler(error::query_error))
-                .app_data(web::PathConfig::default().error_handler(error::path_error))
-                .configure(configure_routes)
-                .split_for_parts();
-            app.wrap(from_fn(crate::auth::extract::authenticate_requests))
-                .wrap(from_fn(standard_headers))
-                .wrap(cors(&settings))
-                .wrap(TracingLogger::default())
-                .app_data(spec_json.clone())
-                .route("/openapi.json", web::get().to(serve_spec))
-                .route(
-                    "/docs",
-                    web::get().to(|| async {
-                        HttpResponse::MovedPermanently()
-                            .insert_header(("Location", "/docs/"))
-                            .finish()
-                    }),
-                )
-                .service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::from("/openapi.json")))
-                .default_service(web::to(not_found_or_not_allowed))
-        })
-        .listen(listener)?
-        .shutdown_timeout(10)
-        .run();
+        // `wire::serve` is `HttpServer::new(..).listen(..).run()` with each connection wrapped
+        // so that the HTTP/1 codec's own error answers are problem+json too.
+        let server = crate::http::wire::serve(
+            listener,
+            move || {
+                let (app, _spec) = App::new()
+                    .into_utoipa_app()
+                    .openapi(ApiDoc::openapi())
+                    .app_data(state.clone())
+                    .app_data(metrics.clone())
+                    .app_data(route_table.clone())
+                    .app_data(
+                        web::JsonConfig::default()
+                            .limit(settings.json_limit_bytes)
+                            .error_handler(error::json_error),
+                    )
+                    .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                    .app_data(web::PathConfig::default().error_handler(error::path_error))
+                    .configure(configure_routes)
+                    .split_for_parts();
+                app.wrap(from_fn(crate::auth::extract::authenticate_requests))
+                    .wrap(from_fn(crate::http::problems::refuse_bad_uris))
+                    .wrap(from_fn(standard_headers))
+                    .wrap(cors(&settings))
+                    .wrap(from_fn(crate::http::problems::problem_bodies))
+                    .wrap(TracingLogger::default())
+                    .app_data(spec_json.clone())
+                    .route("/openapi.json", web::get().to(serve_spec))
+                    .route(
+                        "/docs",
+                        web::get().to(|| async {
+                            HttpResponse::MovedPermanently()
+                                .insert_header(("Location", "/docs/"))
+                                .finish()
+                        }),
+                    )
+                    .service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::from("/openapi.json")))
+                    .default_service(web::to(not_found_or_not_allowed))
+            },
+            10,
+        )?;
         Ok(Application { port, server })
     }
 

@@ -309,7 +309,7 @@ pub struct SeoInput {
     pub og_image: Option<Value>,
     /// An absolute http(s) URL; null: the default from `MASTHEAD_PUBLIC_URL`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][!-~]*)?$")]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^https?://[A-Za-z0-9.-]+(:0*([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])?)?([/?#][!-~]*)?$")]
     pub canonical_url: Option<Value>,
 }
 
@@ -339,14 +339,16 @@ pub struct ArticleInput {
     /// `quote {text, attribution?}`, `embed {url, provider?}`, `list {ordered, items[]}`,
     /// `divider {}`.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<Block>>)]
+    #[schema(value_type = Option<Vec<Block>>, max_items = 1000)]
     pub body: Option<Value>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<HeroInput>)]
     pub hero: Option<Value>,
-    /// User ids, in byline order (defaults to the caller on create).
+    /// User ids, in byline order (defaults to the caller on create); at most 20.
+    #[schema(max_items = 20)]
     pub authors: Option<Vec<String>>,
-    /// Tag ids or slugs.
+    /// Tag ids or slugs; at most 50.
+    #[schema(max_items = 50)]
     pub tags: Option<Vec<String>>,
     pub comments_enabled: Option<bool>,
     pub seo: Option<SeoInput>,
@@ -501,9 +503,9 @@ fn apply_input(
             // An empty string is not a URL (null restores the default).
             if field == "seo.canonical_url"
                 && let Some(Value::String(u)) = value
-                && !model::is_http_url(u)
+                && let Err(why) = model::check_http_url(u)
             {
-                errors.push(field, "must be an http(s) URL");
+                errors.push(field, why);
                 continue;
             }
             if let Some(v) = value
@@ -511,9 +513,9 @@ fn apply_input(
             {
                 if field == "seo.canonical_url"
                     && let Some(u) = &v
-                    && !model::is_http_url(u)
+                    && let Err(why) = model::check_http_url(u)
                 {
-                    errors.push(field, "must be an http(s) URL");
+                    errors.push(field, why);
                     continue;
                 }
                 *target = v;
@@ -521,6 +523,13 @@ fn apply_input(
         }
     }
     let tags = match &input.tags {
+        Some(refs) if refs.len() > model::TAGS_MAX => {
+            errors.push(
+                "tags",
+                format!("must list at most {} tags, not {}", model::TAGS_MAX, refs.len()),
+            );
+            None
+        }
         Some(refs) => match store::resolve_tags(conn, refs) {
             Ok(ids) => Some(ids),
             Err(StoreError::Api(e)) => {
@@ -533,7 +542,16 @@ fn apply_input(
         },
         None => None,
     };
-    if let Some(authors) = &input.authors {
+    if let Some(authors) = input.authors.as_ref().filter(|a| a.len() > model::AUTHORS_MAX) {
+        errors.push(
+            "authors",
+            format!(
+                "must list at most {} authors, not {}",
+                model::AUTHORS_MAX,
+                authors.len()
+            ),
+        );
+    } else if let Some(authors) = &input.authors {
         let mut ids: Vec<String> = Vec::new();
         for a in authors {
             if !ids.contains(a) {

@@ -16,6 +16,16 @@ pub const HEADLINE_MAX: usize = 300;
 pub const STANDFIRST_MAX: usize = 1000;
 /// Longest slug, in characters.
 pub const SLUG_MAX: usize = 200;
+/// Most blocks in an article body. Every array a write accepts has a bound, stated in the spec
+/// as `maxItems` and enforced here (422 beyond), so no request can turn into an unbounded query
+/// (SQLite refuses statements with more than 32 766 variables) or unbounded work.
+pub const BODY_BLOCKS_MAX: usize = 1000;
+/// Most items in one list block.
+pub const LIST_ITEMS_MAX: usize = 500;
+/// Most tags on an article.
+pub const TAGS_MAX: usize = 50;
+/// Most authors in a byline.
+pub const AUTHORS_MAX: usize = 20;
 /// Words per minute used for `reading_minutes`.
 pub const WORDS_PER_MINUTE: i32 = 230;
 
@@ -97,7 +107,9 @@ pub enum Block {
     },
     /// An embedded resource (video, post…), by URL.
     Embed {
-        #[schema(pattern = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][!-~]*)?$")]
+        #[schema(
+            pattern = r"^https?://[A-Za-z0-9.-]+(:0*([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])?)?([/?#][!-~]*)?$"
+        )]
         url: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         provider: Option<String>,
@@ -107,7 +119,7 @@ pub enum Block {
         /// Numbered (default false: bulleted).
         #[serde(default)]
         ordered: bool,
-        #[schema(value_type = Vec<InlineText>, min_items = 1)]
+        #[schema(value_type = Vec<InlineText>, min_items = 1, max_items = 500)]
         items: Vec<String>,
     },
     /// A horizontal rule.
@@ -224,6 +236,13 @@ pub fn parse_body(raw: &Value, errors: &mut Errors) -> Vec<Block> {
         errors.push("body", "must be an array of blocks");
         return Vec::new();
     };
+    if items.len() > BODY_BLOCKS_MAX {
+        errors.push(
+            "body",
+            format!("must have at most {BODY_BLOCKS_MAX} blocks, not {}", items.len()),
+        );
+        return Vec::new();
+    }
     let mut blocks = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let path = format!("body[{i}]");
@@ -292,12 +311,12 @@ pub fn parse_body(raw: &Value, errors: &mut Errors) -> Vec<Block> {
                 text.map(|text| Block::Quote { text, attribution })
             }
             Some("embed") => {
-                let url = text_field(obj, &path, "url", errors).filter(|u| {
-                    let ok = is_http_url(u);
-                    if !ok {
-                        errors.push(format!("{path}.url"), "must be an http(s) URL");
+                let url = text_field(obj, &path, "url", errors).filter(|u| match check_http_url(u) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        errors.push(format!("{path}.url"), why);
+                        false
                     }
-                    ok
                 });
                 let provider = optional_text(obj, &path, "provider", errors).map(|p| plain_text(&p));
                 url.map(|url| Block::Embed {
@@ -315,6 +334,13 @@ pub fn parse_body(raw: &Value, errors: &mut Errors) -> Vec<Block> {
                     }
                 };
                 let items = match obj.get("items") {
+                    Some(Value::Array(items)) if items.len() > LIST_ITEMS_MAX => {
+                        errors.push(
+                            format!("{path}.items"),
+                            format!("must have at most {LIST_ITEMS_MAX} items, not {}", items.len()),
+                        );
+                        None
+                    }
                     Some(Value::Array(items)) if !items.is_empty() => {
                         let mut out = Vec::new();
                         for (j, item) in items.iter().enumerate() {
@@ -488,17 +514,52 @@ pub fn reading_minutes(words: i32) -> i32 {
     }
 }
 
-/// An absolute `http://` or `https://` URL (scheme in lowercase, as the spec's pattern says).
-pub fn is_http_url(u: &str) -> bool {
-    static SHAPE: std::sync::LazyLock<Option<regex::Regex>> =
-        std::sync::LazyLock::new(|| regex::Regex::new(HTTP_URL_PATTERN).ok());
-    SHAPE.as_ref().is_some_and(|re| re.is_match(u))
-        && url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"))
+/// Checks a URL sent for a link, an embed or a canonical address; `Err` says what is wrong.
+///
+/// The rule is the WHATWG URL Standard as implemented by the `url` crate, not a regex: any valid
+/// host (name, IPv4, `[IPv6]`) and port (0–65535), scheme `http` or `https`, and no
+/// `user:password@` (a credential in a published page leaks it). Two restrictions on top keep
+/// what is stored equal to what is served and to the spec's pattern: printable ASCII only
+/// (non-ASCII is sent percent-encoded, as a browser copies it) and the scheme written in
+/// lowercase with its `//`; input the WHATWG parser would silently repair (backslashes for
+/// slashes) is refused rather than stored different from what it means.
+pub fn check_http_url(u: &str) -> Result<(), String> {
+    use url::SyntaxViolation as V;
+    if u.is_empty() || !u.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("must be printable ASCII without spaces (percent-encode anything else)".into());
+    }
+    if !(u.starts_with("http://") || u.starts_with("https://")) {
+        return Err("must start with http:// or https://".into());
+    }
+    let repaired = std::cell::Cell::new(None);
+    let parsed = url::Url::options()
+        .syntax_violation_callback(Some(&|v| {
+            if matches!(
+                v,
+                V::Backslash | V::ExpectedDoubleSlash | V::EmbeddedCredentials | V::UnencodedAtSign
+            ) {
+                repaired.set(Some(v));
+            }
+        }))
+        .parse(u)
+        .map_err(|e| format!("is not a valid URL: {e}"))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("must not contain a user name or password".into());
+    }
+    if let Some(violation) = repaired.get() {
+        return Err(format!("is not a valid URL: {}", violation.description()));
+    }
+    if parsed.host().is_none() {
+        return Err("must name a host".into());
+    }
+    Ok(())
 }
 
-/// The shape of an accepted http(s) URL, also stated in the spec: a plain host, an optional
-/// port, and printable ASCII after it (non-ASCII must be percent-encoded, as in any URI).
-pub const HTTP_URL_PATTERN: &str = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,4})?([/?#][!-~]*)?$";
+/// The shape of an accepted http(s) URL as the spec states it (the server's rule is
+/// [`check_http_url`]): a host name or IPv4 address, an optional port 0–65535, and printable
+/// ASCII after it. `[IPv6]` hosts are accepted but left out of the pattern: a generator that
+/// follows a loose IPv6 pattern mostly produces invalid addresses.
+pub const HTTP_URL_PATTERN: &str = r"^https?://[A-Za-z0-9.-]+(:0*([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])?)?([/?#][!-~]*)?$";
 
 /// A trimmed headline without markup, sent as 1–300 characters (the limit counts the text as
 /// sent, like the spec's `maxLength`).
@@ -600,6 +661,45 @@ pub fn save_events(before: Visibility, after: Visibility) -> Vec<crate::events::
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_spec_pattern_and_the_url_parser_agree_on_typical_urls() {
+        let pattern = regex::Regex::new(HTTP_URL_PATTERN).expect("pattern compiles");
+        // Both accept.
+        for u in [
+            "http://example.com:18301/x",
+            "https://example.com:65535/a?b=c#d",
+            "http://example.com:00080/",
+            "http://example.com:/",
+            "http://127.0.0.1",
+            "https://a-b.example/%7Euser/@x",
+            "https://example.com/caf%C3%A9?q=%zz",
+        ] {
+            assert!(pattern.is_match(u), "pattern refuses {u}");
+            assert_eq!(check_http_url(u), Ok(()), "{u}");
+        }
+        // Both refuse.
+        for u in [
+            "http://example.com:65536/",
+            "http://example.com:99999/",
+            "http://user:pw@example.com/",
+            "http://user@example.com/",
+            "HTTP://example.com/",
+            "ftp://example.com/",
+            "http:example.com",
+            "http:\\\\example.com",
+            "http://exa mple.com/",
+            "http://example.com/\u{e9}",
+            "http://",
+        ] {
+            assert!(!pattern.is_match(u), "pattern accepts {u}");
+            assert!(check_http_url(u).is_err(), "parser accepts {u}");
+        }
+        // Known differences: valid IPv6 hosts (parser only), dotted numbers that are not IPv4
+        // addresses (pattern only).
+        assert_eq!(check_http_url("http://[::1]:8080/"), Ok(()));
+        assert!(check_http_url("http://1.2.3.4.5/").is_err());
+    }
 
     #[test]
     fn inline_text_keeps_only_bold_italic_and_links() {

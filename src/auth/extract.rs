@@ -14,6 +14,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 
 use crate::auth::tokens::{API_KEY_PREFIX, hash_secret};
 use crate::auth::{Principal, Role, store};
+use crate::db::StoreError;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::users;
@@ -105,6 +106,39 @@ pub async fn authenticate_requests(
     next.call(req).await
 }
 
+/// The caller behind an API key: the key must be live and its creator an enabled user; it acts
+/// with the lesser of its own role and the creator's role now (a key never outranks the person
+/// answerable for it). Records the use when the key is accepted.
+fn api_key_principal(conn: &mut crate::db::DbConn, hash: &str) -> Result<Principal, StoreError> {
+    let refuse = |detail: &str| StoreError::Api(Box::new(unauthorized(detail)));
+    let key = store::find_api_key_by_hash(conn, hash)?.ok_or_else(|| refuse("Unknown API key"))?;
+    if key.revoked_at.is_some() {
+        return Err(refuse("This API key was revoked"));
+    }
+    if key.expires_at.is_some_and(|at| at <= crate::time::now()) {
+        return Err(refuse("This API key has expired"));
+    }
+    let creator = match key.created_by.as_deref() {
+        Some(id) => match users::store::find(conn, id) {
+            Ok(user) => Some(user),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    let creator = creator.ok_or_else(|| refuse("The account that created this API key no longer exists"))?;
+    if creator.disabled {
+        return Err(refuse("The account that created this API key is disabled"));
+    }
+    store::touch_api_key(conn, &key)?;
+    let key_role = Role::parse(&key.role).unwrap_or(Role::Contributor);
+    Ok(Principal {
+        role: key_role.min(creator.role()),
+        user_id: Some(creator.id),
+        api_key_id: Some(key.id),
+    })
+}
+
 fn unauthorized(detail: &str) -> ApiError {
     ApiError::Unauthorized(detail.to_owned())
 }
@@ -126,28 +160,7 @@ pub async fn authenticate(state: &AppState, header: Option<String>) -> Result<Pr
 
     if token.starts_with(API_KEY_PREFIX) {
         let hash = hash_secret(&token);
-        let key = state
-            .db
-            .run(move |conn| {
-                let key = store::find_api_key_by_hash(conn, &hash)?;
-                if let Some(key) = &key {
-                    store::touch_api_key(conn, key)?;
-                }
-                Ok(key)
-            })
-            .await?
-            .ok_or_else(|| unauthorized("Unknown API key"))?;
-        if key.revoked_at.is_some() {
-            return Err(unauthorized("This API key was revoked"));
-        }
-        if key.expires_at.is_some_and(|at| at <= crate::time::now()) {
-            return Err(unauthorized("This API key has expired"));
-        }
-        return Ok(Principal {
-            user_id: key.created_by,
-            api_key_id: Some(key.id),
-            role: Role::parse(&key.role).unwrap_or(Role::Contributor),
-        });
+        return state.db.run(move |conn| api_key_principal(conn, &hash)).await;
     }
 
     let claims = state
@@ -159,7 +172,7 @@ pub async fn authenticate(state: &AppState, header: Option<String>) -> Result<Pr
         .db
         .run(move |conn| match users::store::find(conn, &user_id) {
             Ok(user) => Ok(Some(user)),
-            Err(crate::db::StoreError::NotFound) => Ok(None),
+            Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),
         })
         .await?;

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::auth::Role;
-use crate::db::schema::{refresh_tokens, users};
+use crate::db::schema::{api_keys, refresh_tokens, users};
 use crate::db::{DbConn, StoreError};
 use crate::time::now;
 
@@ -99,6 +99,14 @@ pub fn display_names(conn: &mut DbConn, ids: &[String]) -> Result<Vec<(String, S
         .load(conn)?)
 }
 
+/// How many admin accounts exist, enabled or not.
+pub fn count_admins(conn: &mut DbConn) -> Result<i64, StoreError> {
+    Ok(users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
 fn enabled_admins(conn: &mut DbConn) -> Result<i64, StoreError> {
     Ok(users::table
         .filter(users::role.eq(Role::Admin.as_str()))
@@ -154,13 +162,22 @@ pub fn end_sessions(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Deletes a user; refuses (409) to delete the last enabled admin.
+/// Deletes a user and revokes their API keys; refuses (409) to delete the last enabled admin.
 pub fn delete(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
     conn.transaction(|conn| {
         let user = find(conn, id)?;
         if user.role() == Role::Admin && !user.disabled && enabled_admins(conn)? <= 1 {
             return Err(StoreError::Conflict("this is the last enabled admin".into()));
         }
+        // Keys outlive nobody: the user's API keys are revoked with the account (the foreign
+        // key only clears `created_by`, and a key without a creator is refused anyway).
+        diesel::update(
+            api_keys::table
+                .filter(api_keys::created_by.eq(id))
+                .filter(api_keys::revoked_at.is_null()),
+        )
+        .set(api_keys::revoked_at.eq(Some(now())))
+        .execute(conn)?;
         diesel::delete(users::table.find(id)).execute(conn)?;
         Ok(())
     })

@@ -185,6 +185,15 @@ impl TestApp {
 
     /// Starts a server after `customise` adjusted its settings.
     pub async fn spawn_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::spawn_after(customise, |_| {}).await
+    }
+
+    /// Starts a server after `customise` adjusted its settings and `prepare` worked on its
+    /// fresh database (e.g. ran a command before the first start).
+    pub async fn spawn_after(
+        customise: impl FnOnce(&mut Settings),
+        prepare: impl FnOnce(&Settings),
+    ) -> TestApp {
         if std::env::var("TEST_LOG").is_ok() {
             masthead::telemetry::init(masthead::config::Environment::Development);
         }
@@ -198,6 +207,7 @@ impl TestApp {
         settings.bootstrap_admin_email = Some(ADMIN_EMAIL.to_owned());
         settings.bootstrap_admin_password = Some(ADMIN_PASSWORD.to_owned().into());
         customise(&mut settings);
+        prepare(&settings);
         let app = Application::build(settings.clone()).expect("the test server builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();

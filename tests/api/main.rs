@@ -10,6 +10,7 @@ mod concurrency;
 mod contract;
 mod events;
 mod foundation;
+mod hardening;
 mod helpers;
 mod images;
 mod site;

@@ -1,0 +1,2 @@
+-- Nothing to undo: revoked keys stay revoked.
+SELECT 1;

@@ -1,0 +1,4 @@
+-- API keys whose creator was deleted (the foreign key cleared `created_by`) are revoked: a key
+-- never outlives the person answerable for it. The server refuses such keys in any case.
+UPDATE api_keys SET revoked_at = strftime('%Y-%m-%d %H:%M:%f', 'now')
+WHERE created_by IS NULL AND revoked_at IS NULL;
