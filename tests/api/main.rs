@@ -10,5 +10,6 @@ mod contract;
 mod foundation;
 mod helpers;
 mod images;
+mod restart;
 mod site;
 mod tags;
