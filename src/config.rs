@@ -38,7 +38,8 @@ pub struct Settings {
     pub database_url: String,
     pub bind: String,
     pub jwt_secret: SecretString,
-    /// True when no secret was configured and one was generated for this process (development).
+    /// True when no secret was configured (development): the server then replaces the random
+    /// one generated here with the secret it keeps in the database (`auth::dev_secret`).
     pub jwt_secret_generated: bool,
     pub media_dir: PathBuf,
     pub public_url: String,

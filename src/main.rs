@@ -161,12 +161,7 @@ fn describe(err: masthead::error::ApiError) -> String {
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.environment == Environment::Development {
-        if settings.jwt_secret_generated {
-            tracing::warn!(
-                "MASTHEAD_JWT_SECRET is not set: generated a random secret for this process \
-                 (sessions end when it stops; set one in .env to keep them)"
-            );
-        }
+        // Without MASTHEAD_JWT_SECRET, `Application::build` says where the kept secret lives.
         tracing::info!(
             database = %masthead::db::DatabaseUrl::parse(&settings.database_url)
                 .map(|u| u.redacted())

@@ -220,7 +220,7 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let settings = Arc::new(settings);
+        let settings = Arc::new(crate::auth::dev_secret::apply(settings, &db)?);
         let state = web::Data::new(AppState::new(settings.clone(), db)?);
         bootstrap_admin(&state.settings, &mut *state.db.get()?, &state.passwords)?;
         let metrics = web::Data::new(Metrics::default());

@@ -2,6 +2,7 @@
 //! refresh tokens, API keys, and the `Auth<MinRole>` extractor that guards every admin route.
 
 pub mod api_keys;
+pub mod dev_secret;
 pub mod extract;
 pub mod http;
 pub mod password;

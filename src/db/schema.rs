@@ -10,6 +10,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    local_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         email -> Text,

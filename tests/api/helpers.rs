@@ -297,6 +297,19 @@ impl TestApp {
         self.user_with_role(role).await.1
     }
 
+    /// Stops this server and starts another on the same database and media directory, as a
+    /// restart of the process would; `customise` adjusts the new process's settings.
+    pub async fn restart_with(&mut self, customise: impl FnOnce(&mut Settings)) {
+        self.handle.stop(true).await;
+        let mut settings = self.settings.clone();
+        customise(&mut settings);
+        let app = Application::build(settings.clone()).expect("the restarted server builds");
+        self.address = format!("http://127.0.0.1:{}", app.port());
+        self.handle = app.handle();
+        actix_web::rt::spawn(app.run_until_stopped());
+        self.settings = settings;
+    }
+
     pub fn postgres(&self) -> Option<&PostgresTestDb> {
         self.postgres.as_ref()
     }

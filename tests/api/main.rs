@@ -13,5 +13,6 @@ mod foundation;
 mod hardening;
 mod helpers;
 mod images;
+mod restart;
 mod site;
 mod tags;
