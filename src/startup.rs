@@ -192,6 +192,20 @@ pub fn openapi_json() -> String {
     json
 }
 
+/// SQLite keeps no statistics until asked: `PRAGMA optimize` analyses the tables that need it
+/// (bounded by `analysis_limit`, so it takes milliseconds on any size), as SQLite advises for a
+/// long-running process. PostgreSQL's autovacuum does the same on its own. The public list does
+/// not depend on it (its index leaves the planner no other plan); other queries may.
+fn refresh_planner_statistics(db: &Db) {
+    use diesel::connection::SimpleConnection;
+    let Ok(mut conn) = db.get() else { return };
+    if let crate::db::DbConn::Sqlite(c) = &mut *conn
+        && let Err(e) = c.batch_execute("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")
+    {
+        tracing::warn!(error = %e, "PRAGMA optimize failed");
+    }
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
@@ -212,6 +226,7 @@ impl Application {
                 tracing::info!(count = applied.len(), "applied database migrations");
             }
         }
+        refresh_planner_statistics(&db);
         Self::build_with_db(settings, db)
     }
 

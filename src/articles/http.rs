@@ -148,6 +148,22 @@ pub fn canonical_url(settings: &Settings, slug: &str, at: NaiveDateTime) -> Stri
     format!("{}{}", settings.public_url.trim_end_matches('/'), path)
 }
 
+/// One image as articles show it: its public metadata and renditions, with `caption` (the
+/// block's or hero's override, when given) as the caption to print.
+fn expanded_image(
+    rows: &HashMap<String, crate::images::ImageRow>,
+    settings: &Settings,
+    id: &str,
+    caption: Option<&str>,
+) -> Option<Value> {
+    let row = rows.get(id)?;
+    let mut image = crate::images::to_public(row, settings);
+    if let Some(caption) = caption.map(model::plain_text).filter(|c| !c.is_empty()) {
+        image.caption = Some(caption);
+    }
+    serde_json::to_value(image).ok()
+}
+
 /// THE place where image references are expanded: the hero and every image block get their
 /// `image` (full metadata and rendition URLs; its `caption` is the caption to print: the block's
 /// or hero's override first, else the image's own), and `body_html` is rendered with them.
@@ -168,14 +184,7 @@ pub fn expand_images(
     ids.sort();
     ids.dedup();
     let rows = crate::images::load_many(conn, &ids)?;
-    let expand = |id: &str, caption: Option<&str>| -> Option<Value> {
-        let row = rows.get(id)?;
-        let mut image = crate::images::to_public(row, settings);
-        if let Some(caption) = caption.map(model::plain_text).filter(|c| !c.is_empty()) {
-            image.caption = Some(caption);
-        }
-        serde_json::to_value(image).ok()
-    };
+    let expand = |id: &str, caption: Option<&str>| expanded_image(&rows, settings, id, caption);
     for article in articles.iter_mut() {
         if let Some(hero) = article.hero.as_mut() {
             hero.image = expand(&hero.image_id, hero.caption.as_deref());
@@ -274,6 +283,63 @@ fn build_one(conn: &mut DbConn, settings: &Settings, row: ArticleRow) -> Result<
     build(conn, settings, vec![row])?
         .pop()
         .ok_or_else(|| ApiError::internal("article vanished").into())
+}
+
+/// Builds list items from summary rows, keeping their order: one query each for the authors, the
+/// tags and the hero images of the whole page, and no body is read, parsed or rendered.
+pub fn build_summaries(
+    conn: &mut DbConn,
+    settings: &Settings,
+    rows: Vec<store::SummaryRow>,
+) -> Result<Vec<ArticleSummary>, StoreError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut authors = store::authors_of(conn, &ids)?;
+    let mut tags = store::tags_of(conn, &ids)?;
+    let heroes: Vec<Option<Hero>> = rows.iter().map(store::SummaryRow::hero).collect();
+    let mut image_ids: Vec<String> = heroes.iter().flatten().map(|h| h.image_id.clone()).collect();
+    image_ids.sort();
+    image_ids.dedup();
+    let images = crate::images::load_many(conn, &image_ids)?;
+    let at = now();
+    Ok(rows
+        .into_iter()
+        .zip(heroes)
+        .map(|(row, hero)| ArticleSummary {
+            hero: hero.map(|h| HeroDto {
+                image: expanded_image(&images, settings, &h.image_id, h.caption.as_deref()),
+                image_id: h.image_id,
+                caption: h.caption,
+            }),
+            authors: authors
+                .remove(&row.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(id, display_name)| ArticleAuthor { id, display_name })
+                .collect(),
+            tags: tags
+                .remove(&row.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| ArticleTag {
+                    id: t.id,
+                    slug: t.slug,
+                    name: t.name,
+                })
+                .collect(),
+            status: row.effective_status(at),
+            publish_at: row.publish_at.map(utc),
+            published_at: row.published_at.map(utc),
+            updated_at: utc(row.updated_at),
+            word_count: row.word_count,
+            reading_minutes: model::reading_minutes(row.word_count),
+            comment_count: row.comment_count,
+            id: row.id,
+            slug: row.slug,
+            headline: row.headline,
+            standfirst: row.standfirst,
+            dateline: row.dateline,
+        })
+        .collect())
 }
 
 /// Distinguishes an absent field (None) from an explicit null (Some(Null)).
@@ -1311,83 +1377,63 @@ pub async fn list_articles(
         keys.push(format!("tag:{tag}"));
     }
     let mut modified = Vec::new();
+    let mut add_item = |s: &ArticleSummary| {
+        keys.push(format!("article:{}", s.id));
+        keys.extend(s.tags.iter().map(|t| format!("tag:{}", t.slug)));
+        modified.push(s.published_at.map_or(s.updated_at, |p| p.max(s.updated_at)));
+    };
     if let Some(q) = q {
         let page = page.parse::<(f64, NaiveDateTime, String)>(&state.cursors)?;
         let limit = page.limit;
-        let after = page.after;
-        let (dtos, ranked) = state
+        let items = state
             .db
             .run(move |conn| {
-                let hits: HashMap<String, f64> = store::search(conn, &q)?.into_iter().collect();
-                if hits.is_empty() {
-                    return Ok((Vec::new(), Vec::new()));
-                }
-                let f = ListFilter {
-                    ids: Some(hits.keys().cloned().collect()),
-                    ..f
-                };
-                let rows = store::list_public(conn, &f, None, store::SEARCH_LIMIT)?;
-                let mut ranked: Vec<(f64, NaiveDateTime, String, ArticleRow)> = rows
-                    .into_iter()
-                    .map(|r| {
+                let hits = store::search_public(conn, &q, &f, page.after, limit + 1)?;
+                let keys: Vec<_> = hits
+                    .iter()
+                    .map(|h| {
                         (
-                            hits.get(&r.id).copied().unwrap_or(0.0),
-                            r.published_at.unwrap_or(r.created_at),
-                            r.id.clone(),
-                            r,
+                            h.score,
+                            h.summary.published_at.unwrap_or_default(),
+                            h.summary.id.clone(),
                         )
                     })
                     .collect();
-                ranked.sort_by(|a, b| {
-                    b.0.total_cmp(&a.0)
-                        .then_with(|| b.1.cmp(&a.1))
-                        .then_with(|| b.2.cmp(&a.2))
-                });
-                if let Some((s, p, id)) = after {
-                    ranked.retain(|(rs, rp, rid, _)| {
-                        rs.total_cmp(&s)
-                            .then_with(|| rp.cmp(&p))
-                            .then_with(|| rid.cmp(&id))
-                            .is_lt()
-                    });
-                }
-                ranked.truncate(limit as usize + 1);
-                let keys: Vec<_> = ranked.iter().map(|(s, p, id, _)| (*s, *p, id.clone())).collect();
-                let rows = ranked.into_iter().map(|(_, _, _, r)| r).collect();
-                Ok((build(conn, &settings, rows)?, keys))
+                let rows = hits.into_iter().map(|h| h.summary).collect();
+                Ok(build_summaries(conn, &settings, rows)?
+                    .into_iter()
+                    .zip(keys)
+                    .collect::<Vec<_>>())
             })
             .await?;
-        let pairs: Vec<_> = dtos.into_iter().zip(ranked).collect();
         page_out = paginate(
-            pairs,
+            items,
             limit,
             &state.cursors,
             |(_, k)| k.clone(),
-            |(d, _)| {
-                keys.extend(surrogate_keys(&d));
-                modified.push(last_modified(&d));
-                ArticleSummary::from(d)
+            |(s, _)| {
+                add_item(&s);
+                s
             },
         );
     } else {
         let page = page.parse::<(NaiveDateTime, String)>(&state.cursors)?;
         let limit = page.limit;
-        let dtos = state
+        let items = state
             .db
             .run(move |conn| {
                 let rows = store::list_public(conn, &f, page.after, limit + 1)?;
-                build(conn, &settings, rows)
+                build_summaries(conn, &settings, rows)
             })
             .await?;
         page_out = paginate(
-            dtos,
+            items,
             limit,
             &state.cursors,
-            |d| (d.published_at.map(naive).unwrap_or_default(), d.id.clone()),
-            |d| {
-                keys.extend(surrogate_keys(&d));
-                modified.push(last_modified(&d));
-                ArticleSummary::from(d)
+            |s| (s.published_at.map(naive).unwrap_or_default(), s.id.clone()),
+            |s| {
+                add_item(&s);
+                s
             },
         );
     }

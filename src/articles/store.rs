@@ -758,25 +758,75 @@ fn apply_filter<'a>(mut q: Boxed<'a>, f: &ListFilter, at: NaiveDateTime) -> Boxe
     q
 }
 
+/// What a list item shows of an article: no body, no HTML, no search text (a row of a page is
+/// then ~0.5 KB instead of several).
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = articles)]
+pub struct SummaryRow {
+    pub id: String,
+    pub slug: String,
+    pub headline: String,
+    pub standfirst: String,
+    pub dateline: Option<String>,
+    pub hero: Option<String>,
+    pub status: String,
+    pub publish_at: Option<NaiveDateTime>,
+    pub published_at: Option<NaiveDateTime>,
+    pub word_count: i32,
+    pub comment_count: i32,
+    pub updated_at: NaiveDateTime,
+}
+
+impl SummaryRow {
+    /// The status as readers see it now (see [`ArticleRow::effective_status`]).
+    pub fn effective_status(&self, at: NaiveDateTime) -> Status {
+        match Status::parse(&self.status).unwrap_or(Status::Draft) {
+            Status::Scheduled if self.published_at.is_some_and(|p| p <= at) => Status::Published,
+            other => other,
+        }
+    }
+
+    pub fn hero(&self) -> Option<Hero> {
+        self.hero.as_deref().and_then(|h| serde_json::from_str(h).ok())
+    }
+}
+
 /// Public articles, newest first, after the keyset `(published_at, id)`.
+///
+/// The filter is the generated column `public_at` (published or scheduled, its time come), whose
+/// partial index both matches the predicate and gives the order: the page is a range scan of that
+/// index that stops after `limit` rows, whatever the statistics say and however deep the cursor.
 pub fn list_public(
     conn: &mut DbConn,
     f: &ListFilter,
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
-) -> Result<Vec<ArticleRow>, StoreError> {
+) -> Result<Vec<SummaryRow>, StoreError> {
     let at = now();
-    let mut q = apply_filter(articles::table.into_boxed(), f, at).filter(public_at!(at));
-    if let Some((p, id)) = after {
-        q = q.filter(
-            articles::published_at
-                .lt(p)
-                .or(articles::published_at.eq(p).and(articles::id.lt(id))),
-        );
+    // Dates and status are asked of `public_at` (equal to `published_at` on public rows) so the
+    // index range does the work; the other filters go through the shared ones.
+    let shared = ListFilter {
+        published_after: None,
+        published_before: None,
+        status: None,
+        ..f.clone()
+    };
+    let mut q = apply_filter(articles::table.into_boxed(), &shared, at).filter(articles::public_at.le(at));
+    if let Some(after) = f.published_after {
+        q = q.filter(articles::public_at.gt(after));
     }
-    Ok(q.order((articles::published_at.desc(), articles::id.desc()))
+    if let Some(before) = f.published_before {
+        q = q.filter(articles::public_at.lt(before));
+    }
+    if let Some((p, id)) = after {
+        // The first term bounds the index range; the second resolves ties on the date.
+        q = q
+            .filter(articles::public_at.le(p))
+            .filter(articles::public_at.lt(p).or(articles::id.lt(id)));
+    }
+    Ok(q.order((articles::public_at.desc(), articles::id.desc()))
         .limit(limit)
-        .select(ArticleRow::as_select())
+        .select(SummaryRow::as_select())
         .load(conn)?)
 }
 
@@ -813,17 +863,145 @@ struct Hit {
     score: f64,
 }
 
+/// A value bound into the hand-written search SQL.
+enum Arg {
+    Text(String),
+    Time(NaiveDateTime),
+    Double(f64),
+    Int(i64),
+}
+
+/// A public list item with its search score.
+#[derive(QueryableByName)]
+pub struct ScoredSummary {
+    #[diesel(embed)]
+    pub summary: SummaryRow,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub score: f64,
+}
+
+/// The words of a search, lowercased; user input never reaches the query syntax of either engine.
+fn search_words(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// One page of public full-text matches, best first, ties newest first, after the keyset
+/// `(score, published_at, id)`: ranking, filters and paging all happen in SQL, so a page reads
+/// `limit` summary rows whatever the number of matches (of which the best [`SEARCH_LIMIT`] count).
+pub fn search_public(
+    conn: &mut DbConn,
+    q: &str,
+    f: &ListFilter,
+    after: Option<(f64, NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Vec<ScoredSummary>, StoreError> {
+    use diesel::sql_types::{BigInt, Double, Text, Timestamp};
+    let words = search_words(q);
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let postgres = conn.is_postgres();
+    let mut args: Vec<Arg> = Vec::new();
+    // `?` on SQLite, `$n` on PostgreSQL.
+    let mut param = |arg: Arg| {
+        args.push(arg);
+        if postgres {
+            format!("${}", args.len())
+        } else {
+            "?".to_owned()
+        }
+    };
+    let hits = if postgres {
+        let tsq = words
+            .iter()
+            .map(|w| format!("{w}:*"))
+            .collect::<Vec<_>>()
+            .join(" & ");
+        let p = param(Arg::Text(tsq));
+        format!(
+            "SELECT id, ts_rank(search, to_tsquery('english', {p}))::float8 AS score FROM articles \
+             WHERE search @@ to_tsquery('english', {p}) ORDER BY score DESC LIMIT {SEARCH_LIMIT}"
+        )
+    } else {
+        let fts = words
+            .iter()
+            .map(|w| format!("\"{w}\"*"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let p = param(Arg::Text(fts));
+        format!(
+            "SELECT m.article_id AS id, -bm25(articles_fts, 10.0, 4.0, 1.0) AS score \
+             FROM articles_fts JOIN articles_fts_ids m ON m.fts_rowid = articles_fts.rowid \
+             WHERE articles_fts MATCH {p} ORDER BY score DESC LIMIT {SEARCH_LIMIT}"
+        )
+    };
+    let mut sql = format!(
+        "WITH hits AS ({hits}) \
+         SELECT a.id, a.slug, a.headline, a.standfirst, a.dateline, a.hero, a.status, a.publish_at, \
+         a.published_at, a.word_count, a.comment_count, a.updated_at, h.score \
+         FROM hits h JOIN articles a ON a.id = h.id WHERE a.public_at <= {}",
+        param(Arg::Time(now()))
+    );
+    if let Some(tag) = &f.tag {
+        let (a, b) = (param(Arg::Text(tag.clone())), param(Arg::Text(tag.clone())));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM article_tags t JOIN tags g ON g.id = t.tag_id \
+             WHERE t.article_id = a.id AND (g.slug = {a} OR g.id = {b}))"
+        ));
+    }
+    if let Some(author) = &f.author {
+        let a = param(Arg::Text(author.clone()));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM article_authors w WHERE w.article_id = a.id AND w.user_id = {a})"
+        ));
+    }
+    if let Some(after) = f.published_after {
+        sql.push_str(&format!(" AND a.public_at > {}", param(Arg::Time(after))));
+    }
+    if let Some(before) = f.published_before {
+        sql.push_str(&format!(" AND a.public_at < {}", param(Arg::Time(before))));
+    }
+    if let Some((score, p, id)) = after {
+        let (s1, s2) = (param(Arg::Double(score)), param(Arg::Double(score)));
+        let (p1, p2) = (param(Arg::Time(p)), param(Arg::Time(p)));
+        let i = param(Arg::Text(id));
+        sql.push_str(&format!(
+            " AND (h.score < {s1} OR (h.score = {s2} AND (a.public_at < {p1} OR (a.public_at = {p2} AND a.id < {i}))))"
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY h.score DESC, a.public_at DESC, a.id DESC LIMIT {}",
+        param(Arg::Int(limit))
+    ));
+    macro_rules! run {
+        ($c:expr) => {{
+            let mut query = diesel::sql_query(sql).into_boxed();
+            for arg in args {
+                query = match arg {
+                    Arg::Text(v) => query.bind::<Text, _>(v),
+                    Arg::Time(v) => query.bind::<Timestamp, _>(v),
+                    Arg::Double(v) => query.bind::<Double, _>(v),
+                    Arg::Int(v) => query.bind::<BigInt, _>(v),
+                };
+            }
+            query.load::<ScoredSummary>($c)?
+        }};
+    }
+    Ok(match conn {
+        DbConn::Sqlite(c) => run!(c),
+        DbConn::Postgres(c) => run!(c),
+    })
+}
+
 /// Full-text matches (article id, score; higher is better) over headline, standfirst and body:
 /// FTS5 with bm25 on SQLite, a weighted tsvector with ts_rank on PostgreSQL.
 pub fn search(conn: &mut DbConn, q: &str) -> Result<Vec<(String, f64)>, StoreError> {
     use diesel::sql_types::{BigInt, Text};
-    // Words only: user input never reaches the query syntax of either engine.
-    let words: Vec<String> = q
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(16)
-        .map(str::to_lowercase)
-        .collect();
+    let words = search_words(q);
     if words.is_empty() {
         return Ok(Vec::new());
     }

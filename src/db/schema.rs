@@ -86,6 +86,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         comments_changed_at -> Nullable<Timestamp>,
+        /// Generated: `published_at` when the status is published or scheduled, else NULL.
+        public_at -> Nullable<Timestamp>,
     }
 }
 

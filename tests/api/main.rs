@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod article_images;
+mod article_reads;
 mod articles;
 mod auth;
 mod comments;

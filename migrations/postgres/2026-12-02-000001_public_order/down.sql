@@ -1,0 +1,2 @@
+DROP INDEX articles_public_at;
+ALTER TABLE articles DROP COLUMN public_at;
