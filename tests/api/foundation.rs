@@ -266,3 +266,22 @@ async fn head_is_answered_like_get_without_a_body() {
     assert_eq!(head.header("etag"), get.header("etag"));
     assert_eq!(head.header("content-length"), Some(get.body.len().to_string()));
 }
+
+#[test]
+fn migrations_have_unique_versions_and_come_in_pairs() {
+    // diesel keys a migration by the part of its folder name before the first `_`: two folders
+    // with one version would silently apply only one of them.
+    let names = |backend: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(format!("migrations/{backend}"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let (sqlite, postgres) = (names("sqlite"), names("postgres"));
+    assert_eq!(sqlite, postgres, "every migration exists for both backends");
+    let mut versions: Vec<&str> = sqlite.iter().map(|n| n.split('_').next().unwrap()).collect();
+    versions.dedup();
+    assert_eq!(versions.len(), sqlite.len(), "two migrations share a version: {sqlite:?}");
+}
