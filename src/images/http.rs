@@ -370,9 +370,10 @@ fn image_problem(problem: ImageProblem) -> ApiError {
         ImageProblem::Unsupported => ApiError::UnsupportedMediaType(
             "The file is not a JPEG, PNG, WebP or GIF image (the type is decided from its bytes)".into(),
         ),
-        ImageProblem::TooManyPixels { .. } | ImageProblem::Corrupt(_) => {
-            ApiError::invalid("file", problem.to_string())
-        }
+        ImageProblem::TooManyPixels { .. }
+        | ImageProblem::Corrupt(_)
+        | ImageProblem::Ancillary(_)
+        | ImageProblem::OverBudget { .. } => ApiError::invalid("file", problem.to_string()),
         ImageProblem::Encode(e) => ApiError::internal(e),
     }
 }
@@ -430,11 +431,7 @@ pub async fn upload_image(
         )));
     }
     let (bytes, meta) = read_upload(payload, max_bytes, declared).await?;
-    let max_pixels = state.settings.max_image_pixels;
-    let checked = web::block(move || process::check_upload(&bytes, max_pixels))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(image_problem)?;
+    let checked = check_under_budget(&state, bytes).await?;
     let sha256 = hex::encode(Sha256::digest(&checked.stored));
     let id = crate::time::new_id();
     let key_raw = format!("originals/{id}.{}", checked.kind.extension());
@@ -472,6 +469,64 @@ pub async fn upload_image(
     } else {
         Ok(HttpResponse::Ok().json(dto))
     }
+}
+
+/// Checks an upload under the memory budget. An image whose largest rendition would need more
+/// than the whole budget is refused (422) now rather than failing later; otherwise the check
+/// waits in line for its share (503 with `Retry-After` if the budget stays spent).
+async fn check_under_budget(state: &AppState, bytes: Vec<u8>) -> Result<process::Checked, ApiError> {
+    let settings = &state.settings;
+    let kind = process::ImageKind::sniff(&bytes).ok_or_else(|| image_problem(ImageProblem::Unsupported))?;
+    let header = crate::images::decode::header(&bytes, kind);
+    if let Some(h) = header.as_ref().filter(|h| h.pixels() > settings.max_image_pixels) {
+        return Err(image_problem(ImageProblem::TooManyPixels {
+            width: h.width,
+            height: h.height,
+            pixels: h.pixels(),
+            limit: settings.max_image_pixels,
+        }));
+    }
+    if let Some(h) = header.as_ref() {
+        let budget = state.media.budget.total_bytes();
+        let needed = crate::images::media::allowed_boxes(settings)
+            .into_iter()
+            .flat_map(|(w, hh, fit)| {
+                let spec = process::RenditionSpec {
+                    width: Some(w),
+                    height: hh,
+                    fit,
+                    format: process::OutputFormat::Png,
+                };
+                // As displayed, the sides may be swapped by the EXIF orientation: price both.
+                [(h.width, h.height), (h.height, h.width)].map(|(dw, dh)| {
+                    let plan = process::plan_rendition(dw, dh, spec);
+                    process::rendition_cost(Some(h), dw, dh, plan, bytes.len() as u64)
+                })
+            })
+            .chain([process::check_cost(Some(h), bytes.len())])
+            .max()
+            .unwrap_or(0);
+        if needed > budget {
+            return Err(image_problem(ImageProblem::OverBudget {
+                needed_mib: needed.div_ceil(1024 * 1024),
+                budget_mib: budget / (1024 * 1024),
+            }));
+        }
+    }
+    let reservation = state
+        .media
+        .budget
+        .reserve(process::check_cost(header.as_ref(), bytes.len()))
+        .await?;
+    let max_pixels = settings.max_image_pixels;
+    let limits = crate::images::container::AncillaryLimits::from_settings(settings);
+    web::block(move || {
+        let _reservation = reservation;
+        process::check_upload(&bytes, max_pixels, limits)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(image_problem)
 }
 
 /// Stores the bytes and the row, or returns the image that already has these bytes

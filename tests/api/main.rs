@@ -9,6 +9,7 @@ mod comments;
 mod contract;
 mod foundation;
 mod helpers;
+mod image_memory;
 mod images;
 mod site;
 mod tags;
