@@ -408,7 +408,8 @@ pub fn parse_id(raw: &str) -> Result<String, ApiError> {
         (status = 400, description = "Malformed multipart body", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over MASTHEAD_MAX_UPLOAD_BYTES", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart, or the file is not JPEG, PNG, WebP or GIF", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Corrupt or truncated image, too many pixels, invalid metadata", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "Corrupt or truncated image, too many pixels, more embedded metadata than the limits allow (MASTHEAD_IMAGE_MAX_METADATA_BYTES, _MAX_ICC_BYTES, _MAX_CHUNKS), renditions that would need more than MASTHEAD_IMAGE_MEMORY_BUDGET, invalid metadata", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Image work is at its memory budget and stayed so for MASTHEAD_IMAGE_QUEUE_TIMEOUT_SECS; try again after Retry-After", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = String, description = "Seconds to wait")))
     )
 )]
 #[post("/admin/images")]

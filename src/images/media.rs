@@ -186,29 +186,35 @@ pub async fn original(
 
 /// The widths and heights of the default rendition set, for the spec (the server checks
 /// against the configured set; see `MASTHEAD_IMAGE_WIDTHS` and `MASTHEAD_IMAGE_RATIOS`).
-fn size_schema(sizes: &[u32], description: &str) -> utoipa::openapi::schema::Object {
+fn size_schema(sizes: &[u32]) -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
     ObjectBuilder::new()
         .schema_type(SchemaType::Type(Type::Integer))
         .enum_values(Some(sizes.iter().copied()))
-        .description(Some(description))
         .build()
 }
 
-fn width_schema() -> utoipa::openapi::schema::Object {
-    size_schema(
-        &[320, 640, 960, 1280, 1920],
-        "Width in pixels, one of `MASTHEAD_IMAGE_WIDTHS` (default 320, 640, 960, 1280, 1920).",
-    )
+/// The default widths as an integer enum (spec only).
+pub struct DefaultWidths;
+
+impl utoipa::PartialSchema for DefaultWidths {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        size_schema(&[320, 640, 960, 1280, 1920]).into()
+    }
 }
 
-fn height_schema() -> utoipa::openapi::schema::Object {
-    size_schema(
-        &[180, 320, 360, 540, 640, 720, 960, 1080, 1280, 1920],
-        "Height in pixels: `w` times one of the ratios of `MASTHEAD_IMAGE_RATIOS` (default 16:9 and \
-         1:1), so with w=640 h is 360 or 640. Any other pair is a 400.",
-    )
+impl utoipa::ToSchema for DefaultWidths {}
+
+/// The heights of the default widths and ratios as an integer enum (spec only).
+pub struct DefaultHeights;
+
+impl utoipa::PartialSchema for DefaultHeights {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        size_schema(&[180, 320, 360, 540, 640, 720, 960, 1080, 1280, 1920]).into()
+    }
 }
+
+impl utoipa::ToSchema for DefaultHeights {}
 
 /// `?w=&h=&fit=&format=` of a rendition.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -216,11 +222,11 @@ fn height_schema() -> utoipa::openapi::schema::Object {
 pub struct RenditionQuery {
     /// Width in pixels, one of `MASTHEAD_IMAGE_WIDTHS` (default 320, 640, 960, 1280, 1920).
     /// Required: the original is at `/media/{id}/original`.
-    #[param(example = 640, required = true, schema_with = width_schema)]
-    pub w: Option<u32>,
+    #[param(value_type = DefaultWidths, inline, example = 640)]
+    pub w: u32,
     /// Height in pixels, `w` times one of the ratios of `MASTHEAD_IMAGE_RATIOS` (default 16:9
-    /// and 1:1): with w=640, h=360 or h=640.
-    #[param(example = 360, schema_with = height_schema)]
+    /// and 1:1): with w=640, h=360 or h=640. Any other pair is a 400.
+    #[param(value_type = Option<DefaultHeights>, inline, example = 360)]
     pub h: Option<u32>,
     /// `cover` (fill the box, cropping around the focal point; the default when both `w` and
     /// `h` are given) or `contain` (fit inside the box).
@@ -262,11 +268,7 @@ impl RenditionQuery {
     /// Checks the sizes against the allowed set (400 otherwise).
     pub fn spec(&self, settings: &Settings, kind: ImageKind) -> Result<RenditionSpec, ApiError> {
         let allowed = |list: &[u32]| list.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
-        let Some(w) = self.w else {
-            return Err(ApiError::BadRequest(
-                "Give w (and optionally h); the original is at /media/{id}/original".into(),
-            ));
-        };
+        let w = self.w;
         if !settings.image_widths.contains(&w) {
             return Err(ApiError::BadRequest(format!(
                 "w={w} is not an available width; use one of {}",
