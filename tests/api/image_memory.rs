@@ -69,10 +69,11 @@ fn iccp_of(n: usize) -> Vec<u8> {
 
 #[actix_web::test]
 async fn a_png_whose_icc_profile_inflates_to_64_mib_is_refused_with_422_without_inflating_it() {
-    let app = TestApp::spawn().await;
-    let token = app.token_for("author").await;
+    // Fixtures first: a slow step between requests outlives the server's keep-alive.
     let bomb = png_with(&[iccp_of(64 * 1024 * 1024)]);
     assert!(bomb.len() < 100 * 1024, "{} bytes on the wire", bomb.len());
+    let app = TestApp::spawn().await;
+    let token = app.token_for("author").await;
     let started = std::time::Instant::now();
     let res = upload(&app, &token, "bomb.png", &bomb, &[]).await;
     let body = res.assert_problem(422);
@@ -120,13 +121,13 @@ async fn an_ordinary_icc_profile_is_kept_and_text_chunks_are_dropped_from_the_st
 
 #[actix_web::test]
 async fn compressed_text_bombs_and_floods_of_chunks_are_refused_with_422() {
-    let app = TestApp::spawn().await;
-    let token = app.token_for("author").await;
     let mut ztxt = b"Comment\0\0".to_vec();
     ztxt.extend_from_slice(&zlib_zeros(32 * 1024 * 1024));
     let mut itxt = b"XML:com.adobe.xmp\0\x01\0\0\0".to_vec();
     itxt.extend_from_slice(&zlib_zeros(32 * 1024 * 1024));
     let flood: Vec<Vec<u8>> = (0..1200).map(|_| png_chunk(b"tEXt", b"k\0v")).collect();
+    let app = TestApp::spawn().await;
+    let token = app.token_for("author").await;
     for (name, file) in [
         ("ztxt.png", png_with(&[png_chunk(b"zTXt", &ztxt)])),
         ("itxt.png", png_with(&[png_chunk(b"iTXt", &itxt)])),
@@ -236,13 +237,13 @@ async fn renditions_wait_for_the_memory_budget_and_get_503_with_retry_after_when
 
 #[actix_web::test]
 async fn an_image_that_needs_more_than_the_whole_budget_is_refused_at_upload_with_422() {
-    let app = TestApp::spawn_with(|s| s.image_memory_budget = 8 * 1024 * 1024).await;
-    let token = app.token_for("author").await;
     // A 2000×1500 WebP decodes whole: ~24 MB, three times the budget.
     let webp = encode(
         &DynamicImage::ImageRgb8(RgbImage::from_fn(2000, 1500, |x, _| Rgb([x as u8, 0, 0]))),
         ImageFormat::WebP,
     );
+    let app = TestApp::spawn_with(|s| s.image_memory_budget = 8 * 1024 * 1024).await;
+    let token = app.token_for("author").await;
     let body = upload(&app, &token, "big.webp", &webp, &[])
         .await
         .assert_problem(422);
@@ -261,8 +262,6 @@ async fn an_image_that_needs_more_than_the_whole_budget_is_refused_at_upload_wit
 
 #[actix_web::test]
 async fn a_large_png_and_jpeg_render_every_allowed_size_through_the_reduced_decoders() {
-    let app = TestApp::spawn().await;
-    let token = app.token_for("author").await;
     // Left half red, right half blue, so a wrong crop or a garbled reduction shows.
     let img = DynamicImage::ImageRgb8(RgbImage::from_fn(2600, 1950, |x, _| {
         if x < 1300 {
@@ -271,8 +270,14 @@ async fn a_large_png_and_jpeg_render_every_allowed_size_through_the_reduced_deco
             Rgb([20, 20, 220])
         }
     }));
-    for (name, format) in [("big.png", ImageFormat::Png), ("big.jpg", ImageFormat::Jpeg)] {
-        let res = upload(&app, &token, name, &encode(&img, format), &[]).await;
+    let files = [
+        ("big.png", encode(&img, ImageFormat::Png)),
+        ("big.jpg", encode(&img, ImageFormat::Jpeg)),
+    ];
+    let app = TestApp::spawn().await;
+    let token = app.token_for("author").await;
+    for (name, bytes) in &files {
+        let res = upload(&app, &token, name, bytes, &[]).await;
         res.assert_status(201);
         let id = res.json()["id"].as_str().unwrap().to_owned();
         // Shrunk by 8, 4, 2 and 2 while decoding.
