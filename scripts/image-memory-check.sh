@@ -11,9 +11,10 @@
 # other than 503 or no answer at all, the bomb is accepted, or VmHWM reaches 1 GiB.
 #
 #   scripts/image-memory-check.sh            # LIMIT_MIB=1024 by default
+#   PROFILE=debug scripts/image-memory-check.sh
 #
-# Release, not debug: the figures are meant to describe production, and a debug build's pixel
-# loops are slow enough to turn the burst into a queue of 503s. Needs curl, jq, python3.
+# Release by default: the figures are meant to describe production, and a debug build's pixel
+# loops are slow enough to turn the burst into a queue of 503s. Needs curl, jq, python3, bc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,8 +25,13 @@ WORK=$(mktemp -d)
 SERVER=
 trap 'if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 
-cargo build --release --quiet --bin masthead
-BIN=${CARGO_TARGET_DIR:-target}/release/masthead
+PROFILE=${PROFILE:-release}
+if [ "$PROFILE" = release ]; then
+  cargo build --release --quiet --bin masthead
+else
+  cargo build --quiet --bin masthead
+fi
+BIN=${CARGO_TARGET_DIR:-target}/$PROFILE/masthead
 
 echo "== fixtures"
 python3 scripts/image-fixtures.py flat "$WORK" &

@@ -367,7 +367,13 @@ pub async fn rendition(
         None => {
             // One generator per key; the others wait here and then find it stored.
             let key_lock = state.media.lock_for(&key_raw);
-            let _guard = key_lock.lock.lock().await;
+            // Bounded like the budget: behind a generator that itself waits, give up in time.
+            let _guard = tokio::time::timeout(state.settings.image_queue_timeout, key_lock.lock.lock())
+                .await
+                .map_err(|_| ApiError::Busy {
+                    detail: "This rendition is being generated; try again shortly".into(),
+                    retry_after_secs: 1,
+                })?;
             let io = |e: std::io::Error| ApiError::internal(format!("media store: {e}"));
             let media = state.media.clone();
             let (lookup, head_key) = (key.clone(), original_key.clone());
