@@ -24,6 +24,7 @@ BASE="http://127.0.0.1:$PORT"
 WORK=$(mktemp -d)
 SERVER=
 trap 'if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
 
 PROFILE=${PROFILE:-release}
 if [ "$PROFILE" = release ]; then
@@ -58,11 +59,12 @@ upload() { # file -> "status id"
 }
 fire() { # label, then URLs: all at once, each answer's status into $WORK/codes
   local label=$1; shift
-  local start; start=$(date +%s.%N)
+  local start pids=(); start=$(date +%s.%N)
   for url in "$@"; do
     curl -s -o /dev/null -w '%{http_code}\n' --max-time 100 "$url" >>"$WORK/codes.$label" &
+    pids+=($!)
   done
-  wait
+  wait "${pids[@]}" # not the server, which runs in the background too
   printf '   %s: %d requests in %.1f s, answers: %s\n' "$label" "$#" "$(echo "$(date +%s.%N) - $start" | bc)" \
     "$(sort "$WORK/codes.$label" | uniq -c | awk '{printf "%s×%s ", $1, $2}')"
   cat "$WORK/codes.$label" >>"$WORK/codes"
