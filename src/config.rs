@@ -54,8 +54,19 @@ pub struct Settings {
     pub max_image_pixels: u64,
     /// The rendition widths `/media/{id}?w=` may ask for (sorted, ascending).
     pub image_widths: Vec<u32>,
-    /// The rendition heights `/media/{id}?h=` may ask for (sorted, ascending).
-    pub image_heights: Vec<u32>,
+    /// The aspect ratios (`w:h`) a rendition box may have: `h` must be `w × h / w` of one of
+    /// them, rounded (so the variants per image stay few and bounded).
+    pub image_ratios: Vec<(u32, u32)>,
+    /// Memory all image decoding together may use at once, in bytes; jobs queue for it.
+    pub image_memory_budget: u64,
+    /// How long an image job waits for the budget before its request is answered 503.
+    pub image_queue_timeout: Duration,
+    /// Metadata an upload may carry, in bytes after decompression (EXIF, XMP, ICC, text…).
+    pub image_max_metadata_bytes: u64,
+    /// Largest ICC colour profile accepted, in bytes after decompression.
+    pub image_max_icc_bytes: u64,
+    /// Chunks or segments an upload may have besides its pixel data.
+    pub image_max_chunks: u32,
     pub cache_max_age: u32,
     pub cache_stale_while_revalidate: u32,
     pub article_path: String,
@@ -171,7 +182,20 @@ impl Settings {
             max_upload_bytes: parse_num(&get, "MASTHEAD_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)?,
             max_image_pixels: parse_num(&get, "MASTHEAD_MAX_IMAGE_PIXELS", 50_000_000)?,
             image_widths: parse_sizes(&get, "MASTHEAD_IMAGE_WIDTHS", &[320, 640, 960, 1280, 1920])?,
-            image_heights: parse_sizes(&get, "MASTHEAD_IMAGE_HEIGHTS", &[180, 360, 540, 720, 1080])?,
+            image_ratios: parse_ratios(&get, "MASTHEAD_IMAGE_RATIOS", &[(16, 9), (1, 1)])?,
+            image_memory_budget: parse_bytes(&get, "MASTHEAD_IMAGE_MEMORY_BUDGET", 512 * 1024 * 1024)?,
+            image_queue_timeout: Duration::from_secs(parse_num(
+                &get,
+                "MASTHEAD_IMAGE_QUEUE_TIMEOUT_SECS",
+                10,
+            )?),
+            image_max_metadata_bytes: parse_bytes(
+                &get,
+                "MASTHEAD_IMAGE_MAX_METADATA_BYTES",
+                4 * 1024 * 1024,
+            )?,
+            image_max_icc_bytes: parse_bytes(&get, "MASTHEAD_IMAGE_MAX_ICC_BYTES", 1024 * 1024)?,
+            image_max_chunks: parse_num(&get, "MASTHEAD_IMAGE_MAX_CHUNKS", 1000)?,
             cache_max_age: parse_num(&get, "MASTHEAD_CACHE_MAX_AGE", 60)?,
             cache_stale_while_revalidate: parse_num(&get, "MASTHEAD_CACHE_STALE_WHILE_REVALIDATE", 600)?,
             article_path: get("MASTHEAD_ARTICLE_PATH").unwrap_or_else(|| "/{yyyy}/{mm}/{slug}".into()),
@@ -278,6 +302,67 @@ fn parse_sizes(
     Ok(sizes)
 }
 
+/// A comma-separated list of aspect ratios `w:h` (each side 1–100, at most 8 ratios).
+fn parse_ratios(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: &[(u32, u32)],
+) -> Result<Vec<(u32, u32)>, ConfigError> {
+    let Some(raw) = get(name) else {
+        return Ok(default.to_vec());
+    };
+    let mut ratios = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let parsed = part
+            .split_once(':')
+            .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)))
+            .filter(|&(w, h)| (1..=100).contains(&w) && (1..=100).contains(&h));
+        match parsed {
+            Some(r) if !ratios.contains(&r) => ratios.push(r),
+            Some(_) => {}
+            None => return Err(invalid(name, format!("`{part}` is not a ratio like 16:9"))),
+        }
+    }
+    if ratios.len() > 8 {
+        return Err(invalid(name, "allows at most 8 ratios"));
+    }
+    Ok(ratios)
+}
+
+/// A size in bytes: a number, optionally with `KiB`, `MiB` or `GiB`.
+fn parse_bytes(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = get(name) else {
+        return Ok(default);
+    };
+    let trimmed = raw.trim();
+    let (digits, unit) = trimmed.split_at(
+        trimmed
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(trimmed.len()),
+    );
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1024,
+        "MiB" => 1024 * 1024,
+        "GiB" => 1024 * 1024 * 1024,
+        _ => {
+            return Err(invalid(
+                name,
+                format!("`{raw}` is not a size like 536870912 or 512MiB"),
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| invalid(name, format!("`{raw}` is not a size like 536870912 or 512MiB")))
+}
+
 fn parse_num<T: std::str::FromStr>(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -343,6 +428,23 @@ mod tests {
     }
 
     #[test]
+    fn image_memory_settings_take_sizes_with_units() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(s.image_memory_budget, 512 * 1024 * 1024);
+        assert_eq!(s.image_max_icc_bytes, 1024 * 1024);
+        let s = settings(&[("MASTHEAD_IMAGE_MEMORY_BUDGET", "256MiB")]).expect("valid");
+        assert_eq!(s.image_memory_budget, 256 * 1024 * 1024);
+        let s = settings(&[("MASTHEAD_IMAGE_MEMORY_BUDGET", "1000000")]).expect("valid");
+        assert_eq!(s.image_memory_budget, 1_000_000);
+        for bad in ["lots", "1TB", "-5", "99999999999999GiB"] {
+            assert!(
+                settings(&[("MASTHEAD_IMAGE_MEMORY_BUDGET", bad)]).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn rendition_sizes_are_parsed_sorted_and_bounded() {
         let s = settings(&[("MASTHEAD_IMAGE_WIDTHS", "640, 320,640")]).expect("valid");
         assert_eq!(s.image_widths, vec![320, 640]);
@@ -351,7 +453,10 @@ mod tests {
             vec![320, 640, 960, 1280, 1920]
         );
         assert!(settings(&[("MASTHEAD_IMAGE_WIDTHS", "0")]).is_err());
-        assert!(settings(&[("MASTHEAD_IMAGE_HEIGHTS", "big")]).is_err());
+        assert!(settings(&[("MASTHEAD_IMAGE_RATIOS", "big")]).is_err());
+        assert!(settings(&[("MASTHEAD_IMAGE_RATIOS", "16:0")]).is_err());
+        let s = settings(&[("MASTHEAD_IMAGE_RATIOS", "4:3, 1:1,4:3")]).expect("valid");
+        assert_eq!(s.image_ratios, vec![(4, 3), (1, 1)]);
         assert!(settings(&[("MASTHEAD_MAX_IMAGE_PIXELS", "-1")]).is_err());
     }
 }

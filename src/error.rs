@@ -88,6 +88,9 @@ pub enum ApiError {
     TooManyRequests { detail: String, retry_after_secs: u64 },
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// 503 with `Retry-After`: a bounded resource (the image memory budget) stayed busy.
+    #[error("{detail}")]
+    Busy { detail: String, retry_after_secs: u64 },
     /// A fault of ours; the message is logged, the client gets a generic text.
     #[error("{0}")]
     Internal(String),
@@ -141,6 +144,7 @@ impl ApiError {
             ApiError::Validation { .. } => "validation",
             ApiError::TooManyRequests { .. } => "rate-limited",
             ApiError::ServiceUnavailable(_) => "service-unavailable",
+            ApiError::Busy { .. } => "busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -180,7 +184,7 @@ impl ResponseError for ApiError {
             ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ServiceUnavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -201,7 +205,7 @@ impl ResponseError for ApiError {
                     response.insert_header((header::ALLOW, value));
                 }
             }
-            ApiError::TooManyRequests { retry_after_secs, .. } => {
+            ApiError::TooManyRequests { retry_after_secs, .. } | ApiError::Busy { retry_after_secs, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
             }
             // Every 503 is temporary here (the database busy or briefly away): say when to retry.

@@ -210,6 +210,7 @@ fn refresh_planner_statistics(db: &Db) {
 pub struct Application {
     port: u16,
     server: Server,
+    media: Arc<crate::images::Media>,
 }
 
 impl Application {
@@ -237,6 +238,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let settings = Arc::new(crate::auth::dev_secret::apply(settings, &db)?);
         let state = web::Data::new(AppState::new(settings.clone(), db)?);
+        let media = state.media.clone();
         bootstrap_admin(&state.settings, &mut *state.db.get()?, &state.passwords)?;
         let metrics = web::Data::new(Metrics::default());
         let spec_json = web::Data::new(openapi_json());
@@ -283,12 +285,18 @@ impl Application {
             },
             10,
         )?;
-        Ok(Application { port, server })
+        Ok(Application { port, server, media })
     }
 
     /// The port actually bound (useful with port 0 in tests).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The media services (store and image memory budget) the server uses; tests hold the
+    /// budget through it to prove what happens when it is spent.
+    pub fn media(&self) -> Arc<crate::images::Media> {
+        self.media.clone()
     }
 
     /// A handle to stop the server.

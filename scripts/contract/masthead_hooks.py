@@ -33,7 +33,7 @@ may answer with is still documented in the spec. Each rule is listed in docs/api
    the run cannot delete them: 409). An upload's `file` must be a real JPEG/PNG/WebP/GIF
    (documented 415/422 otherwise; the type is decided from the bytes): positive uploads get a
    small PNG. Rendition sizes come from a configured set (documented 400 otherwise): positive
-   rendition requests use the default widths and heights.
+   rendition requests use the default widths, and heights of the default ratios for that width.
 
 The base URL and the admin token come from MASTHEAD_CONTRACT_URL / MASTHEAD_CONTRACT_TOKEN, set by
 scripts/contract-check.sh. Without them rules 3-6 are skipped.
@@ -73,9 +73,9 @@ COMMENT_POST = ("POST", "/api/v1/articles/{slug}/comments")
 SITE_PATCH = ("PATCH", "/api/v1/admin/site")
 IMAGE_UPLOAD = ("POST", "/api/v1/admin/images")
 RENDITION = ("GET", "/media/{id}")
-# MASTHEAD_IMAGE_WIDTHS / MASTHEAD_IMAGE_HEIGHTS defaults; the contract server runs with them.
+# MASTHEAD_IMAGE_WIDTHS / MASTHEAD_IMAGE_RATIOS defaults; the contract server runs with them.
 WIDTHS = [320, 640, 960, 1280, 1920]
-HEIGHTS = [180, 360, 540, 720, 1080]
+RATIOS = [(16, 9), (1, 1)]
 
 
 def _png(grey: int) -> bytes:
@@ -266,8 +266,9 @@ def _adjust(case):
         query = dict(case.query)
         if query.get("w") not in WIDTHS:
             query["w"] = WIDTHS[hash(str(query.get("w"))) % len(WIDTHS)]
-        if "h" in query and query["h"] not in HEIGHTS:
-            query["h"] = HEIGHTS[hash(str(query["h"])) % len(HEIGHTS)]
+        heights = [round(query["w"] * rh / rw) for rw, rh in RATIOS]
+        if "h" in query and query["h"] not in heights:
+            query["h"] = heights[hash(str(query["h"])) % len(heights)]
         case.query = query
     # 4. Comment challenges.
     if op == COMMENT_POST and isinstance(case.body, dict):

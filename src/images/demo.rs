@@ -156,7 +156,13 @@ pub fn load_demo_images(
     for demo in &DEMO {
         let picture = DynamicImage::ImageRgb8((demo.draw)());
         let encoded = process::encode(&picture, demo.format).map_err(ApiError::internal)?;
-        let checked = process::check_upload(&encoded, max_pixels).map_err(ApiError::internal)?;
+        // Generated here, without metadata: the container limits are a formality.
+        let limits = crate::images::container::AncillaryLimits {
+            max_metadata_bytes: 1024 * 1024,
+            max_icc_bytes: 1024 * 1024,
+            max_chunks: 1000,
+        };
+        let checked = process::check_upload(&encoded, max_pixels, limits).map_err(ApiError::internal)?;
         let kind = checked.kind;
         let sha256 = hex::encode(Sha256::digest(&checked.stored));
         let id = crate::time::new_id();

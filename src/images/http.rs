@@ -371,9 +371,10 @@ fn image_problem(problem: ImageProblem) -> ApiError {
         ImageProblem::Unsupported => ApiError::UnsupportedMediaType(
             "The file is not a JPEG, PNG, WebP or GIF image (the type is decided from its bytes)".into(),
         ),
-        ImageProblem::TooManyPixels { .. } | ImageProblem::Corrupt(_) => {
-            ApiError::invalid("file", problem.to_string())
-        }
+        ImageProblem::TooManyPixels { .. }
+        | ImageProblem::Corrupt(_)
+        | ImageProblem::Ancillary(_)
+        | ImageProblem::OverBudget { .. } => ApiError::invalid("file", problem.to_string()),
         ImageProblem::Encode(e) => ApiError::internal(e),
     }
 }
@@ -408,7 +409,8 @@ pub fn parse_id(raw: &str) -> Result<String, ApiError> {
         (status = 400, description = "Malformed multipart body", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over MASTHEAD_MAX_UPLOAD_BYTES", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart, or the file is not JPEG, PNG, WebP or GIF", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Corrupt or truncated image, too many pixels, invalid metadata", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "Corrupt or truncated image, too many pixels, more embedded metadata than the limits allow (MASTHEAD_IMAGE_MAX_METADATA_BYTES, _MAX_ICC_BYTES, _MAX_CHUNKS), renditions that would need more than MASTHEAD_IMAGE_MEMORY_BUDGET, invalid metadata", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Image work is at its memory budget and stayed so for MASTHEAD_IMAGE_QUEUE_TIMEOUT_SECS; try again after Retry-After", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = String, description = "Seconds to wait")))
     )
 )]
 #[post("/admin/images")]
@@ -431,11 +433,7 @@ pub async fn upload_image(
         )));
     }
     let (bytes, meta) = read_upload(payload, max_bytes, declared).await?;
-    let max_pixels = state.settings.max_image_pixels;
-    let checked = web::block(move || process::check_upload(&bytes, max_pixels))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(image_problem)?;
+    let checked = check_under_budget(&state, bytes).await?;
     let sha256 = hex::encode(Sha256::digest(&checked.stored));
     let id = crate::time::new_id();
     let key_raw = format!("originals/{id}.{}", checked.kind.extension());
@@ -473,6 +471,64 @@ pub async fn upload_image(
     } else {
         Ok(HttpResponse::Ok().json(dto))
     }
+}
+
+/// Checks an upload under the memory budget. An image whose largest rendition would need more
+/// than the whole budget is refused (422) now rather than failing later; otherwise the check
+/// waits in line for its share (503 with `Retry-After` if the budget stays spent).
+async fn check_under_budget(state: &AppState, bytes: Vec<u8>) -> Result<process::Checked, ApiError> {
+    let settings = &state.settings;
+    let kind = process::ImageKind::sniff(&bytes).ok_or_else(|| image_problem(ImageProblem::Unsupported))?;
+    let header = crate::images::decode::header(&bytes, kind);
+    if let Some(h) = header.as_ref().filter(|h| h.pixels() > settings.max_image_pixels) {
+        return Err(image_problem(ImageProblem::TooManyPixels {
+            width: h.width,
+            height: h.height,
+            pixels: h.pixels(),
+            limit: settings.max_image_pixels,
+        }));
+    }
+    if let Some(h) = header.as_ref() {
+        let budget = state.media.budget.total_bytes();
+        let needed = crate::images::media::allowed_boxes(settings)
+            .into_iter()
+            .flat_map(|(w, hh, fit)| {
+                let spec = process::RenditionSpec {
+                    width: Some(w),
+                    height: hh,
+                    fit,
+                    format: process::OutputFormat::Png,
+                };
+                // As displayed, the sides may be swapped by the EXIF orientation: price both.
+                [(h.width, h.height), (h.height, h.width)].map(|(dw, dh)| {
+                    let plan = process::plan_rendition(dw, dh, spec);
+                    process::rendition_cost(Some(h), dw, dh, plan, bytes.len() as u64)
+                })
+            })
+            .chain([process::check_cost(Some(h), bytes.len())])
+            .max()
+            .unwrap_or(0);
+        if needed > budget {
+            return Err(image_problem(ImageProblem::OverBudget {
+                needed_mib: needed.div_ceil(1024 * 1024),
+                budget_mib: budget / (1024 * 1024),
+            }));
+        }
+    }
+    let reservation = state
+        .media
+        .budget
+        .reserve(process::check_cost(header.as_ref(), bytes.len()))
+        .await?;
+    let max_pixels = settings.max_image_pixels;
+    let limits = crate::images::container::AncillaryLimits::from_settings(settings);
+    web::block(move || {
+        let _reservation = reservation;
+        process::check_upload(&bytes, max_pixels, limits)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(image_problem)
 }
 
 /// Stores the bytes and the row, or returns the image that already has these bytes

@@ -14,6 +14,7 @@ use utoipa::IntoParams;
 
 use crate::config::Settings;
 use crate::error::{ApiError, Problem};
+use crate::images::decode;
 use crate::images::http::parse_id;
 use crate::images::process::{self, Fit, ImageKind, OutputFormat, RenditionSpec};
 use crate::images::storage::StorageKey;
@@ -183,16 +184,49 @@ pub async fn original(
     }
 }
 
+/// The widths and heights of the default rendition set, for the spec (the server checks
+/// against the configured set; see `MASTHEAD_IMAGE_WIDTHS` and `MASTHEAD_IMAGE_RATIOS`).
+fn size_schema(sizes: &[u32]) -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::Integer))
+        .enum_values(Some(sizes.iter().copied()))
+        .build()
+}
+
+/// The default widths as an integer enum (spec only).
+pub struct DefaultWidths;
+
+impl utoipa::PartialSchema for DefaultWidths {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        size_schema(&[320, 640, 960, 1280, 1920]).into()
+    }
+}
+
+impl utoipa::ToSchema for DefaultWidths {}
+
+/// The heights of the default widths and ratios as an integer enum (spec only).
+pub struct DefaultHeights;
+
+impl utoipa::PartialSchema for DefaultHeights {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        size_schema(&[180, 320, 360, 540, 640, 720, 960, 1080, 1280, 1920]).into()
+    }
+}
+
+impl utoipa::ToSchema for DefaultHeights {}
+
 /// `?w=&h=&fit=&format=` of a rendition.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RenditionQuery {
     /// Width in pixels, one of `MASTHEAD_IMAGE_WIDTHS` (default 320, 640, 960, 1280, 1920).
     /// Required: the original is at `/media/{id}/original`.
-    #[param(example = 640, required = true, minimum = 1)]
-    pub w: Option<u32>,
-    /// Height in pixels, one of `MASTHEAD_IMAGE_HEIGHTS` (default 180, 360, 540, 720, 1080).
-    #[param(example = 360, minimum = 1)]
+    #[param(value_type = DefaultWidths, inline, example = 640)]
+    pub w: u32,
+    /// Height in pixels, `w` times one of the ratios of `MASTHEAD_IMAGE_RATIOS` (default 16:9
+    /// and 1:1): with w=640, h=360 or h=640. Any other pair is a 400.
+    #[param(value_type = Option<DefaultHeights>, inline, example = 360)]
     pub h: Option<u32>,
     /// `cover` (fill the box, cropping around the focal point; the default when both `w` and
     /// `h` are given) or `contain` (fit inside the box).
@@ -203,54 +237,81 @@ pub struct RenditionQuery {
     pub format: Option<OutputFormat>,
 }
 
+/// The heights allowed with width `w`: one per ratio of `MASTHEAD_IMAGE_RATIOS`.
+pub fn heights_for(settings: &Settings, w: u32) -> Vec<u32> {
+    let mut heights: Vec<u32> = settings
+        .image_ratios
+        .iter()
+        .map(|&(rw, rh)| ((u64::from(w) * u64::from(rh) + u64::from(rw) / 2) / u64::from(rw)) as u32)
+        .filter(|&h| h > 0)
+        .collect();
+    heights.sort_unstable();
+    heights.dedup();
+    heights
+}
+
+/// Every rendition box a client may ask for (`w` alone, or `w`×`h` with either fit), per
+/// output format: the variants one image can have are these times three formats.
+pub fn allowed_boxes(settings: &Settings) -> Vec<(u32, Option<u32>, Fit)> {
+    let mut boxes = Vec::new();
+    for &w in &settings.image_widths {
+        boxes.push((w, None, Fit::Contain));
+        for h in heights_for(settings, w) {
+            boxes.push((w, Some(h), Fit::Cover));
+            boxes.push((w, Some(h), Fit::Contain));
+        }
+    }
+    boxes
+}
+
 impl RenditionQuery {
-    /// Checks the sizes against the allowed sets (400 otherwise).
+    /// Checks the sizes against the allowed set (400 otherwise).
     pub fn spec(&self, settings: &Settings, kind: ImageKind) -> Result<RenditionSpec, ApiError> {
         let allowed = |list: &[u32]| list.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
-        if let Some(w) = self.w
-            && !settings.image_widths.contains(&w)
-        {
+        let w = self.w;
+        if !settings.image_widths.contains(&w) {
             return Err(ApiError::BadRequest(format!(
                 "w={w} is not an available width; use one of {}",
                 allowed(&settings.image_widths)
             )));
         }
-        if let Some(h) = self.h
-            && !settings.image_heights.contains(&h)
-        {
-            return Err(ApiError::BadRequest(format!(
-                "h={h} is not an available height; use one of {}",
-                allowed(&settings.image_heights)
-            )));
+        if let Some(h) = self.h {
+            let heights = heights_for(settings, w);
+            if !heights.contains(&h) {
+                return Err(ApiError::BadRequest(if heights.is_empty() {
+                    format!("h={h} is not available: renditions have a width only")
+                } else {
+                    format!(
+                        "h={h} is not available with w={w}; use one of {}",
+                        allowed(&heights)
+                    )
+                }));
+            }
         }
-        if self.w.is_none() && self.h.is_none() {
-            return Err(ApiError::BadRequest(
-                "Give w (and optionally h); the original is at /media/{id}/original".into(),
-            ));
-        }
-        let fit = self.fit.unwrap_or(if self.w.is_some() && self.h.is_some() {
-            Fit::Cover
-        } else {
-            Fit::Contain
-        });
+        let fit = match self.h {
+            Some(_) => self.fit.unwrap_or(Fit::Cover),
+            // A width alone is the same for both fits: store it once.
+            None => Fit::Contain,
+        };
         Ok(RenditionSpec {
-            width: self.w,
+            width: Some(w),
             height: self.h,
-            // One-sided boxes are the same for both fits: store them once.
-            fit: if self.w.is_some() && self.h.is_some() {
-                fit
-            } else {
-                Fit::Contain
-            },
+            fit,
             format: self.format.unwrap_or(OutputFormat::for_original(kind)),
         })
     }
 }
 
+/// The first bytes of an original read to price its decoding (they hold the PNG header, and
+/// the JPEG frame header after an ICC profile of ordinary size).
+const HEAD_BYTES: usize = 64 * 1024;
+
 /// A rendition of an image (public).
 ///
-/// Sizes come from a bounded set (400 for any other). Generated on first request (once, even
-/// when many ask at the same time), stored, then served from storage. EXIF orientation is
+/// Sizes come from a small, bounded set: `w` from `MASTHEAD_IMAGE_WIDTHS`, and `h` only as `w`
+/// times a ratio of `MASTHEAD_IMAGE_RATIOS` (400 for anything else). Generated on first
+/// request (once, even when many ask at the same time) under the image memory budget (503 with
+/// `Retry-After` when it stays spent), stored, then served from storage. EXIF orientation is
 /// applied; renditions carry no metadata at all. `X-Masthead-Rendition` says whether this
 /// response `generated` the rendition or served it `stored`.
 #[utoipa::path(
@@ -266,7 +327,8 @@ impl RenditionQuery {
         )),
         (status = 304, description = "Not modified"),
         (status = 400, description = "A size outside the allowed set, or an unknown fit/format", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such image (deleted, or a malformed id)", body = Problem, content_type = "application/problem+json")
+        (status = 404, description = "No such image (deleted, or a malformed id)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Image work is at its memory budget (MASTHEAD_IMAGE_MEMORY_BUDGET) and stayed so for MASTHEAD_IMAGE_QUEUE_TIMEOUT_SECS; try again after Retry-After", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = String, description = "Seconds to wait")))
     )
 )]
 #[get("/media/{id}")]
@@ -305,27 +367,64 @@ pub async fn rendition(
         None => {
             // One generator per key; the others wait here and then find it stored.
             let key_lock = state.media.lock_for(&key_raw);
-            let _guard = key_lock.lock.lock().await;
+            // Bounded like the budget: behind a generator that itself waits, give up in time.
+            let _guard = tokio::time::timeout(state.settings.image_queue_timeout, key_lock.lock.lock())
+                .await
+                .map_err(|_| ApiError::Busy {
+                    detail: "This rendition is being generated; try again shortly".into(),
+                    retry_after_secs: 1,
+                })?;
+            let io = |e: std::io::Error| ApiError::internal(format!("media store: {e}"));
             let media = state.media.clone();
-            let max_pixels = state.settings.max_image_pixels;
-            let focal = (row.focal_x, row.focal_y);
-            web::block(move || -> Result<(Vec<u8>, bool), ApiError> {
-                let io = |e: std::io::Error| ApiError::internal(format!("media store: {e}"));
-                if let Some(bytes) = media.store.get(&key).map_err(io)? {
-                    return Ok((bytes, false));
+            let (lookup, head_key) = (key.clone(), original_key.clone());
+            let (done, head) = web::block(move || -> Result<_, ApiError> {
+                if let Some(bytes) = media.store.get(&lookup).map_err(io)? {
+                    return Ok((Some(bytes), None));
                 }
-                let source = media
-                    .store
-                    .get(&original_key)
-                    .map_err(io)?
-                    .ok_or_else(|| ApiError::not_found("image"))?;
-                let bytes = process::render(&source, kind, spec, focal, max_pixels)
-                    .map_err(|e| ApiError::internal(format!("rendition of a stored image: {e}")))?;
-                media.store.put(&key, &bytes).map_err(io)?;
-                Ok((bytes, true))
+                Ok((None, media.store.get_head(&head_key, HEAD_BYTES).map_err(io)?))
             })
             .await
-            .map_err(ApiError::internal)??
+            .map_err(ApiError::internal)??;
+            match done {
+                Some(bytes) => (bytes, false),
+                None => {
+                    let head = head.ok_or_else(|| ApiError::not_found("image"))?;
+                    let (width, height) = (
+                        u32::try_from(row.width).unwrap_or(0),
+                        u32::try_from(row.height).unwrap_or(0),
+                    );
+                    let plan = process::plan_rendition(width, height, spec);
+                    let header = decode::header(&head, kind);
+                    let cost = process::rendition_cost(
+                        header.as_ref(),
+                        width,
+                        height,
+                        plan,
+                        u64::try_from(row.bytes).unwrap_or(0),
+                    );
+                    drop(head);
+                    // Wait in line for the memory budget (503 with Retry-After if it stays spent).
+                    let reservation = state.media.budget.reserve(cost).await?;
+                    let media = state.media.clone();
+                    let max_pixels = state.settings.max_image_pixels;
+                    let focal = (row.focal_x, row.focal_y);
+                    web::block(move || -> Result<(Vec<u8>, bool), ApiError> {
+                        let _reservation = reservation;
+                        let source = media
+                            .store
+                            .get(&original_key)
+                            .map_err(io)?
+                            .ok_or_else(|| ApiError::not_found("image"))?;
+                        let bytes = process::render(&source, kind, spec, focal, max_pixels)
+                            .map_err(|e| ApiError::internal(format!("rendition of a stored image: {e}")))?;
+                        drop(source);
+                        media.store.put(&key, &bytes).map_err(io)?;
+                        Ok((bytes, true))
+                    })
+                    .await
+                    .map_err(ApiError::internal)??
+                }
+            }
         }
     };
     Ok(res

@@ -1,13 +1,18 @@
 //! News images (PRODUCT.md §3): uploads with caption, credit, source and alt text, safe
 //! decoding, location metadata removed, and renditions generated once per size and format.
 //!
-//! Layers: `process` (pixels, blocking), `storage` (where bytes live, behind `MediaStore`),
-//! `store` (the `images` table), `http` (the JSON API and the public DTO), `media`
-//! (`/media/…` byte serving), `demo` (generated demo images).
+//! Layers: `process` (pixels, blocking) over `container` (the upload's chunks and segments,
+//! walked under limits before any decoder runs) and `decode` (the cheapest decoding path and
+//! its memory cost), `budget` (the memory budget all image work queues for), `storage` (where
+//! bytes live, behind `MediaStore`), `store` (the `images` table), `http` (the JSON API and
+//! the public DTO), `media` (`/media/…` byte serving), `demo` (generated demo images).
 //!
 //! What other modules use: [`load_many`], [`to_public`] and [`ImageDto`] to expand images in
 //! their responses, [`image_in_use`] to block deleting an image a published article shows.
 
+pub mod budget;
+pub mod container;
+pub mod decode;
 pub mod demo;
 pub mod http;
 pub mod media;
@@ -22,24 +27,44 @@ pub use http::{ImageDto, to_public};
 pub use store::{ImageRow, image_in_use, load_many};
 
 use crate::config::Settings;
+use budget::ImageBudget;
+use container::AncillaryLimits;
 use storage::{LocalStore, MediaStore};
 
-/// The media services shared by all requests: the byte store and the per-rendition locks that
-/// make concurrent first requests for the same rendition do the work once.
+impl AncillaryLimits {
+    /// The limits of `MASTHEAD_IMAGE_MAX_METADATA_BYTES`, `_MAX_ICC_BYTES` and `_MAX_CHUNKS`.
+    pub fn from_settings(settings: &Settings) -> Self {
+        AncillaryLimits {
+            max_metadata_bytes: settings.image_max_metadata_bytes,
+            max_icc_bytes: settings.image_max_icc_bytes,
+            max_chunks: settings.image_max_chunks,
+        }
+    }
+}
+
+/// The media services shared by all requests: the byte store, the per-rendition locks that
+/// make concurrent first requests for the same rendition do the work once, and the memory
+/// budget every decode queues for.
 pub struct Media {
     pub store: Arc<dyn MediaStore>,
+    pub budget: ImageBudget,
     locks: KeyedLocks,
 }
 
 impl Media {
-    /// The store configured by the settings (the local directory `MASTHEAD_MEDIA_DIR`).
+    /// The store configured by the settings (the local directory `MASTHEAD_MEDIA_DIR`) and the
+    /// budget of `MASTHEAD_IMAGE_MEMORY_BUDGET`.
     pub fn from_settings(settings: &Settings) -> Self {
-        Media::new(Arc::new(LocalStore::new(settings.media_dir.clone())))
+        Media::new(
+            Arc::new(LocalStore::new(settings.media_dir.clone())),
+            ImageBudget::new(settings.image_memory_budget, settings.image_queue_timeout),
+        )
     }
 
-    pub fn new(store: Arc<dyn MediaStore>) -> Self {
+    pub fn new(store: Arc<dyn MediaStore>, budget: ImageBudget) -> Self {
         Media {
             store,
+            budget,
             locks: KeyedLocks::default(),
         }
     }

@@ -51,6 +51,14 @@ pub trait MediaStore: Send + Sync {
     fn put(&self, key: &StorageKey, bytes: &[u8]) -> io::Result<()>;
     /// The object's bytes, or `None` if there is none.
     fn get(&self, key: &StorageKey) -> io::Result<Option<Vec<u8>>>;
+    /// At most the first `max` bytes of the object (an image's header, to price its decoding
+    /// before the whole file is read). A store that cannot read part of an object reads all.
+    fn get_head(&self, key: &StorageKey, max: usize) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.get(key)?.map(|mut bytes| {
+            bytes.truncate(max);
+            bytes
+        }))
+    }
     /// Removes the object; removing a missing object is not an error.
     fn delete(&self, key: &StorageKey) -> io::Result<()>;
     /// Whether an object exists under `key`.
@@ -109,6 +117,19 @@ impl MediaStore for LocalStore {
     fn get(&self, key: &StorageKey) -> io::Result<Option<Vec<u8>>> {
         match fs::read(self.path_of(key)) {
             Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn get_head(&self, key: &StorageKey, max: usize) -> io::Result<Option<Vec<u8>>> {
+        use std::io::Read;
+        match fs::File::open(self.path_of(key)) {
+            Ok(file) => {
+                let mut head = Vec::with_capacity(max.min(1024 * 1024));
+                file.take(max as u64).read_to_end(&mut head)?;
+                Ok(Some(head))
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }

@@ -17,6 +17,8 @@ pub const USER_PASSWORD: &str = "a long enough password";
 pub struct TestApp {
     pub address: String,
     pub settings: Settings,
+    /// The server's media services (its image memory budget), shared with the test.
+    pub media: std::sync::Arc<masthead::images::Media>,
     handle: actix_web::dev::ServerHandle,
     client: awc::Client,
     _dir: tempfile::TempDir,
@@ -211,6 +213,7 @@ impl TestApp {
         let app = Application::build(settings.clone()).expect("the test server builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
+        let media = app.media();
         actix_web::rt::spawn(app.run_until_stopped());
         let client = awc::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -219,6 +222,7 @@ impl TestApp {
         TestApp {
             address,
             settings,
+            media,
             handle,
             client,
             _dir: dir,

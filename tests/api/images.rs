@@ -612,22 +612,26 @@ async fn cover_crops_to_the_exact_box_around_the_focal_point() {
     res.assert_status(201);
     let id = res.json()["id"].as_str().unwrap().to_owned();
     let cover = app
-        .get(&format!("/media/{id}?w=320&h=360&fit=cover&format=png"))
+        .get(&format!("/media/{id}?w=320&h=320&fit=cover&format=png"))
         .await;
     cover.assert_status(200);
     assert_eq!(cover.header("content-type").as_deref(), Some("image/png"));
     let decoded = image::load_from_memory(&cover.body).unwrap().to_rgb8();
-    assert_eq!(decoded.dimensions(), (320, 360));
+    assert_eq!(decoded.dimensions(), (320, 320));
     // The crop is the right-most 600×600 square: all white.
-    assert_eq!(decoded.get_pixel(5, 180).0, [255, 255, 255]);
+    assert_eq!(decoded.get_pixel(5, 160).0, [255, 255, 255]);
 
     let contain = app
-        .get(&format!("/media/{id}?w=320&h=360&fit=contain&format=webp"))
+        .get(&format!("/media/{id}?w=320&h=180&fit=contain&format=webp"))
         .await;
     contain.assert_status(200);
     assert_eq!(contain.header("content-type").as_deref(), Some("image/webp"));
     let decoded = image::load_from_memory(&contain.body).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (320, 160));
+    let contain = app.get(&format!("/media/{id}?w=640&h=360&fit=contain")).await;
+    contain.assert_status(200);
+    let decoded = image::load_from_memory(&contain.body).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (640, 320));
 }
 
 #[actix_web::test]
@@ -639,6 +643,9 @@ async fn unknown_rendition_sizes_and_parameters_are_400() {
     for query in [
         "w=321",
         "w=640&h=1",
+        "w=640&h=480",
+        "w=640&h=180",
+        "h=360",
         "h=99999",
         "",
         "w=abc",

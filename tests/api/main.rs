@@ -13,6 +13,7 @@ mod events;
 mod foundation;
 mod hardening;
 mod helpers;
+mod image_memory;
 mod images;
 mod restart;
 mod site;
