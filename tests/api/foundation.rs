@@ -283,5 +283,9 @@ fn migrations_have_unique_versions_and_come_in_pairs() {
     assert_eq!(sqlite, postgres, "every migration exists for both backends");
     let mut versions: Vec<&str> = sqlite.iter().map(|n| n.split('_').next().unwrap()).collect();
     versions.dedup();
-    assert_eq!(versions.len(), sqlite.len(), "two migrations share a version: {sqlite:?}");
+    assert_eq!(
+        versions.len(),
+        sqlite.len(),
+        "two migrations share a version: {sqlite:?}"
+    );
 }
