@@ -178,9 +178,10 @@ const WRITE_ATTEMPTS: u32 = 4;
 pub struct Db {
     pool: Pool,
     url: DatabaseUrl,
-    /// SQLite allows one writer at a time: this process's writers take turns on this permit
-    /// (first come, first served) instead of racing for the file lock.
-    writer: Option<Arc<tokio::sync::Semaphore>>,
+    /// Permits for writers, first come first served. SQLite allows one writer at a time, so
+    /// it has one permit and writers take turns instead of racing for the file lock;
+    /// PostgreSQL has half the pool, so reads always find a free connection.
+    writer: Arc<tokio::sync::Semaphore>,
     busy_timeout: Duration,
 }
 
@@ -210,10 +211,14 @@ impl Db {
             .connection_timeout(Duration::from_secs(5))
             .test_on_check_out(false)
             .build_unchecked(factory);
-        let writer = match url {
-            DatabaseUrl::Sqlite(_) => Some(Arc::new(tokio::sync::Semaphore::new(1))),
-            DatabaseUrl::Postgres(_) => None,
+        // SQLite: one writer. PostgreSQL: writers may use at most half the pool, so a burst of
+        // saves (each holding a connection while it waits for row locks) never leaves the
+        // readers without connections.
+        let writers = match url {
+            DatabaseUrl::Sqlite(_) => 1,
+            DatabaseUrl::Postgres(_) => (pool_size / 2).max(1) as usize,
         };
+        let writer = Arc::new(tokio::sync::Semaphore::new(writers));
         Ok(Db {
             pool,
             url,
@@ -291,15 +296,10 @@ impl Db {
         F: FnMut(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let turn = match &self.writer {
-            Some(writer) => Some(
-                tokio::time::timeout(WRITE_WAIT, writer.clone().acquire_owned())
-                    .await
-                    .map_err(|_| ApiError::from(StoreError::Busy("waited too long to write".into())))?
-                    .map_err(|e| ApiError::internal(format!("write permit: {e}")))?,
-            ),
-            None => None,
-        };
+        let turn = tokio::time::timeout(WRITE_WAIT, self.writer.clone().acquire_owned())
+            .await
+            .map_err(|_| ApiError::from(StoreError::Busy("waited too long to write".into())))?
+            .map_err(|e| ApiError::internal(format!("write permit: {e}")))?;
         let pool = self.pool.clone();
         let result = actix_web::web::block(move || {
             // The permit lives as long as the work, even if the request is cancelled meanwhile.
