@@ -1,6 +1,9 @@
 //! Diesel queries on articles, their slug history, authors, tags and revisions. Every write goes
 //! through `create` or `mutate`, which bump the version (the ETag), keep the slug history and
 //! write a revision in the same transaction.
+//!
+//! Over 700 lines: the read side (lists, summaries, search on both engines) and the write side
+//! share the row types here; they split with the article domain layer (issue #11).
 
 use std::collections::HashMap;
 
