@@ -236,22 +236,8 @@ pub fn build(
         let dto = ArticleDto {
             body: row.blocks(),
             hero,
-            authors: authors
-                .remove(&row.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(id, display_name)| ArticleAuthor { id, display_name })
-                .collect(),
-            tags: tags
-                .remove(&row.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| ArticleTag {
-                    id: t.id,
-                    slug: t.slug,
-                    name: t.name,
-                })
-                .collect(),
+            authors: byline(&mut authors, &row.id),
+            tags: tag_list(&mut tags, &row.id),
             status,
             publish_at: row.publish_at.map(utc),
             published_at: row.published_at.map(utc),
@@ -314,22 +300,8 @@ pub fn build_summaries(
                 image_id: h.image_id,
                 caption: h.caption,
             }),
-            authors: authors
-                .remove(&row.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(id, display_name)| ArticleAuthor { id, display_name })
-                .collect(),
-            tags: tags
-                .remove(&row.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|t| ArticleTag {
-                    id: t.id,
-                    slug: t.slug,
-                    name: t.name,
-                })
-                .collect(),
+            authors: byline(&mut authors, &row.id),
+            tags: tag_list(&mut tags, &row.id),
             status: row.effective_status(at),
             publish_at: row.publish_at.map(utc),
             published_at: row.published_at.map(utc),
@@ -699,6 +671,29 @@ fn may_publish(principal: &Principal, current: &Current) -> Result<(), ApiError>
     } else {
         Err(forbidden("Authors may only publish their own articles"))
     }
+}
+
+/// An article's authors, in byline order, taken out of a page's batch-loaded map.
+fn byline(authors: &mut HashMap<String, Vec<(String, String)>>, article: &str) -> Vec<ArticleAuthor> {
+    authors
+        .remove(article)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(id, display_name)| ArticleAuthor { id, display_name })
+        .collect()
+}
+
+/// An article's tags, in their order, taken out of a page's batch-loaded map.
+fn tag_list(tags: &mut HashMap<String, Vec<store::TagRef>>, article: &str) -> Vec<ArticleTag> {
+    tags.remove(article)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| ArticleTag {
+            id: t.id,
+            slug: t.slug,
+            name: t.name,
+        })
+        .collect()
 }
 
 fn admin_response(status: actix_web::http::StatusCode, etag: String, dto: &ArticleDto) -> HttpResponse {

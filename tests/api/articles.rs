@@ -47,7 +47,8 @@ pub async fn published(app: &TestApp, token: &str, body: &Value) -> Value {
     res.json()
 }
 
-fn fields(problem: &Value) -> Vec<String> {
+/// The field paths of a validation problem, in order.
+pub fn fields(problem: &Value) -> Vec<String> {
     problem["errors"]
         .as_array()
         .unwrap()

@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix_web::http::Method;
 use serde_json::{Value, json};
 
+use crate::articles::fields;
 use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, TestResponse, postgres_admin_url};
 
 // ---------------------------------------------------------------------------------------------
@@ -203,15 +204,6 @@ async fn new_article(app: &TestApp, token: &str, extra: Value) -> TestResponse {
         .await
 }
 
-fn error_fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[actix_web::test]
 async fn tags_and_authors_arrays_of_16384_entries_are_422_not_500() {
     let app = TestApp::spawn().await;
@@ -219,9 +211,9 @@ async fn tags_and_authors_arrays_of_16384_entries_are_422_not_500() {
     let many: Vec<String> = (0..16_384).map(|i| format!("t{i}")).collect();
 
     let res = new_article(&app, &token, json!({"tags": many})).await;
-    assert_eq!(error_fields(&res.assert_problem(422)), ["tags"]);
+    assert_eq!(fields(&res.assert_problem(422)), ["tags"]);
     let res = new_article(&app, &token, json!({"authors": many})).await;
-    assert_eq!(error_fields(&res.assert_problem(422)), ["authors"]);
+    assert_eq!(fields(&res.assert_problem(422)), ["authors"]);
 
     // PATCH is bounded the same way.
     let created = new_article(&app, &token, json!({})).await;
@@ -232,7 +224,7 @@ async fn tags_and_authors_arrays_of_16384_entries_are_422_not_500() {
         .bearer(&token)
         .send()
         .await;
-    assert_eq!(error_fields(&res.assert_problem(422)), ["tags"]);
+    assert_eq!(fields(&res.assert_problem(422)), ["tags"]);
 }
 
 #[actix_web::test]
@@ -242,18 +234,18 @@ async fn arrays_at_their_limit_are_checked_normally_and_one_more_is_refused() {
     // 50 tags and 20 authors are within bounds: each unknown one is reported by position.
     let tags: Vec<String> = (0..50).map(|i| format!("no-such-tag-{i}")).collect();
     let res = new_article(&app, &token, json!({"tags": tags})).await;
-    let fields = error_fields(&res.assert_problem(422));
-    assert_eq!(fields.len(), 50);
-    assert_eq!(fields[49], "tags[49]");
+    let tag_fields = fields(&res.assert_problem(422));
+    assert_eq!(tag_fields.len(), 50);
+    assert_eq!(tag_fields[49], "tags[49]");
     let authors: Vec<String> = (0..20).map(|i| format!("no-such-user-{i}")).collect();
     let res = new_article(&app, &token, json!({"authors": authors})).await;
-    assert_eq!(error_fields(&res.assert_problem(422)).len(), 20);
+    assert_eq!(fields(&res.assert_problem(422)).len(), 20);
     let authors: Vec<String> = (0..21).map(|i| format!("no-such-user-{i}")).collect();
     let res = new_article(&app, &token, json!({"authors": authors})).await;
-    assert_eq!(error_fields(&res.assert_problem(422)), ["authors"]);
+    assert_eq!(fields(&res.assert_problem(422)), ["authors"]);
     let tags: Vec<String> = (0..51).map(|i| format!("no-such-tag-{i}")).collect();
     let res = new_article(&app, &token, json!({"tags": tags})).await;
-    assert_eq!(error_fields(&res.assert_problem(422)), ["tags"]);
+    assert_eq!(fields(&res.assert_problem(422)), ["tags"]);
 
     // Body: 1 000 blocks are fine, 1 001 are not; a list holds at most 500 items.
     let blocks = vec![json!({"type": "divider"}); 1000];
@@ -262,10 +254,10 @@ async fn arrays_at_their_limit_are_checked_normally_and_one_more_is_refused() {
         .assert_status(201);
     let blocks = vec![json!({"type": "divider"}); 1001];
     let res = new_article(&app, &token, json!({"body": blocks})).await;
-    assert_eq!(error_fields(&res.assert_problem(422)), ["body"]);
+    assert_eq!(fields(&res.assert_problem(422)), ["body"]);
     let items = vec!["item"; 501];
     let res = new_article(&app, &token, json!({"body": [{"type": "list", "items": items}]})).await;
-    assert_eq!(error_fields(&res.assert_problem(422)), ["body[0].items"]);
+    assert_eq!(fields(&res.assert_problem(422)), ["body[0].items"]);
     let items = vec!["item"; 500];
     new_article(&app, &token, json!({"body": [{"type": "list", "items": items}]}))
         .await
@@ -278,7 +270,7 @@ async fn arrays_at_their_limit_are_checked_normally_and_one_more_is_refused() {
         .bearer(&token)
         .send()
         .await;
-    assert_eq!(error_fields(&res.assert_problem(422)), ["social"]);
+    assert_eq!(fields(&res.assert_problem(422)), ["social"]);
 }
 
 #[actix_web::test]
@@ -504,10 +496,10 @@ async fn urls_with_credentials_other_schemes_or_invalid_parts_are_422() {
     ] {
         let res = new_article(&app, &token, json!({"body": [{"type": "embed", "url": url}]})).await;
         let problem = res.assert_problem(422);
-        assert_eq!(error_fields(&problem), ["body[0].url"], "{url}: {problem}");
+        assert_eq!(fields(&problem), ["body[0].url"], "{url}: {problem}");
         let res = new_article(&app, &token, json!({"seo": {"canonical_url": url}})).await;
         let problem = res.assert_problem(422);
-        assert_eq!(error_fields(&problem), ["seo.canonical_url"], "{url}: {problem}");
+        assert_eq!(fields(&problem), ["seo.canonical_url"], "{url}: {problem}");
     }
     let res = new_article(
         &app,
