@@ -110,15 +110,15 @@ where
         cache.set_next_due(ticket, due, Utc::now());
     }
     if let Some(hit) = cache.get(&key, Utc::now()) {
-        return Ok(answer(req, &hit, cache_control(settings)));
+        return Ok(answer(req, &hit));
     }
     let ticket = cache.ticket();
     match compute().await? {
         Fresh::Uncached(response) => Ok(response),
         Fresh::Cacheable(value, info) => {
-            let entry = Arc::new(entry_of(&value, info)?);
+            let entry = Arc::new(entry_of(&value, info, cache_control(settings))?);
             cache.insert(ticket, &key, entry.clone(), Utc::now());
-            Ok(answer(req, &entry, cache_control(settings)))
+            Ok(answer(req, &entry))
         }
     }
 }
@@ -144,7 +144,11 @@ pub fn cache_control(settings: &Settings) -> HeaderValue {
 }
 
 /// A response body serialized once, with its ETag and headers.
-fn entry_of<T: Serialize>(value: &T, info: CacheInfo) -> Result<CachedResponse, ApiError> {
+fn entry_of<T: Serialize>(
+    value: &T,
+    info: CacheInfo,
+    cache_control: HeaderValue,
+) -> Result<CachedResponse, ApiError> {
     let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
     let etag = HeaderValue::from_str(&etag_of(&body)).map_err(ApiError::internal)?;
     let last_modified = info.last_modified.and_then(|lm| {
@@ -157,12 +161,13 @@ fn entry_of<T: Serialize>(value: &T, info: CacheInfo) -> Result<CachedResponse, 
         etag,
         last_modified,
         info.surrogate_keys,
+        cache_control,
     ))
 }
 
 /// A 200 with the body, or a 304 when the client's copy is current. `If-None-Match` wins over
 /// `If-Modified-Since` (RFC 9110 §13.2.2).
-fn answer(req: &HttpRequest, entry: &CachedResponse, cache_control: HeaderValue) -> HttpResponse {
+fn answer(req: &HttpRequest, entry: &CachedResponse) -> HttpResponse {
     let etag = entry.etag.to_str().unwrap_or_default();
     let not_modified = match if_none_match_hits(req, etag) {
         Some(hit) => hit,
@@ -177,7 +182,7 @@ fn answer(req: &HttpRequest, entry: &CachedResponse, cache_control: HeaderValue)
     if let Some((_, lm)) = &entry.last_modified {
         res.insert_header((header::LAST_MODIFIED, lm.clone()));
     }
-    res.insert_header((header::CACHE_CONTROL, cache_control));
+    res.insert_header((header::CACHE_CONTROL, entry.cache_control.clone()));
     if let Some(keys) = &entry.surrogate_key {
         res.insert_header(("Surrogate-Key", keys.clone()));
     }

@@ -26,6 +26,8 @@ pub struct CachedResponse {
     pub etag: HeaderValue,
     pub last_modified: Option<(DateTime<Utc>, HeaderValue)>,
     pub surrogate_key: Option<HeaderValue>,
+    /// `Cache-Control`, formatted once from the settings.
+    pub cache_control: HeaderValue,
     /// The surrogate keys, each once: what purges this entry.
     keys: Vec<String>,
 }
@@ -36,6 +38,7 @@ impl CachedResponse {
         etag: HeaderValue,
         last_modified: Option<(DateTime<Utc>, HeaderValue)>,
         keys: Vec<String>,
+        cache_control: HeaderValue,
     ) -> Self {
         // The header keeps the handler's order (collection first), each key once.
         let mut seen = HashSet::new();
@@ -53,6 +56,7 @@ impl CachedResponse {
             etag,
             last_modified,
             surrogate_key,
+            cache_control,
             keys,
         }
     }
@@ -335,6 +339,7 @@ mod tests {
             HeaderValue::from_static("\"x\""),
             None,
             keys.iter().map(|k| (*k).to_owned()).collect(),
+            HeaderValue::from_static("public"),
         ))
     }
 
