@@ -80,7 +80,10 @@ fn not_modified_since(req: &HttpRequest, last_modified: Option<DateTime<Utc>>) -
 /// What a public handler computed on a miss: a response to cache, or one that is not cached
 /// (a redirect).
 pub enum Fresh<T> {
+    /// A value sent as JSON.
     Cacheable(T, CacheInfo),
+    /// Bytes already rendered (a feed, a sitemap), sent with their content type.
+    Rendered(Vec<u8>, &'static str, CacheInfo),
     Uncached(HttpResponse),
 }
 
@@ -116,7 +119,13 @@ where
     match compute().await? {
         Fresh::Uncached(response) => Ok(response),
         Fresh::Cacheable(value, info) => {
-            let entry = Arc::new(entry_of(&value, info, cache_control(settings))?);
+            let body = serde_json::to_vec(&value).map_err(ApiError::internal)?;
+            let entry = Arc::new(entry_of(body, "application/json", info, cache_control(settings))?);
+            cache.insert(ticket, &key, entry.clone(), Utc::now());
+            Ok(answer(req, &entry))
+        }
+        Fresh::Rendered(body, content_type, info) => {
+            let entry = Arc::new(entry_of(body, content_type, info, cache_control(settings))?);
             cache.insert(ticket, &key, entry.clone(), Utc::now());
             Ok(answer(req, &entry))
         }
@@ -144,12 +153,12 @@ pub fn cache_control(settings: &Settings) -> HeaderValue {
 }
 
 /// A response body serialized once, with its ETag and headers.
-fn entry_of<T: Serialize>(
-    value: &T,
+fn entry_of(
+    body: Vec<u8>,
+    content_type: &'static str,
     info: CacheInfo,
     cache_control: HeaderValue,
 ) -> Result<CachedResponse, ApiError> {
-    let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
     let etag = HeaderValue::from_str(&etag_of(&body)).map_err(ApiError::internal)?;
     let last_modified = info.last_modified.and_then(|lm| {
         HeaderValue::from_str(&lm.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
@@ -162,6 +171,7 @@ fn entry_of<T: Serialize>(
         last_modified,
         info.surrogate_keys,
         cache_control,
+        HeaderValue::from_static(content_type),
     ))
 }
 
@@ -189,7 +199,7 @@ fn answer(req: &HttpRequest, entry: &CachedResponse) -> HttpResponse {
     if not_modified {
         res.finish()
     } else {
-        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        res.insert_header((header::CONTENT_TYPE, entry.content_type.clone()));
         res.body(entry.body.clone())
     }
 }

@@ -28,6 +28,7 @@ pub struct CachedResponse {
     pub surrogate_key: Option<HeaderValue>,
     /// `Cache-Control`, formatted once from the settings.
     pub cache_control: HeaderValue,
+    pub content_type: HeaderValue,
     /// The surrogate keys, each once: what purges this entry.
     keys: Vec<String>,
 }
@@ -39,6 +40,7 @@ impl CachedResponse {
         last_modified: Option<(DateTime<Utc>, HeaderValue)>,
         keys: Vec<String>,
         cache_control: HeaderValue,
+        content_type: HeaderValue,
     ) -> Self {
         // The header keeps the handler's order (collection first), each key once.
         let mut seen = HashSet::new();
@@ -57,6 +59,7 @@ impl CachedResponse {
             last_modified,
             surrogate_key,
             cache_control,
+            content_type,
             keys,
         }
     }
@@ -340,6 +343,7 @@ mod tests {
             None,
             keys.iter().map(|k| (*k).to_owned()).collect(),
             HeaderValue::from_static("public"),
+            HeaderValue::from_static("application/json"),
         ))
     }
 
