@@ -43,6 +43,8 @@ pub struct AppState {
     pub media: Arc<crate::images::Media>,
     /// Serialized public responses, purged by every committed write of this process.
     pub cache: Arc<ResponseCache>,
+    /// Turns for full-text searches (`MASTHEAD_SEARCH_CONCURRENCY`).
+    pub searches: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
         db.after_commit(Box::new(move |keys| purge.purge(keys)));
         Ok(AppState {
             cache,
+            searches: Arc::new(tokio::sync::Semaphore::new(settings.search_concurrency.max(1))),
             passwords: Arc::new(Passwords::new(settings.argon2_memory_kib)?),
             jwt: JwtKeys::new(secret, settings.access_token_ttl),
             cursors: CursorCodec::new(secret),
