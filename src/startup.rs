@@ -56,6 +56,26 @@ impl AppState {
         ));
         let purge = cache.clone();
         db.after_commit(Box::new(move |keys| purge.purge(keys)));
+        // Other instances' writes, as they commit (PostgreSQL); the listener ends with the cache.
+        if let crate::db::DatabaseUrl::Postgres(url) = db.url()
+            && cache.is_enabled()
+        {
+            let cache = Arc::downgrade(&cache);
+            crate::db::notify::listen(
+                url.clone(),
+                db.instance().to_owned(),
+                Box::new(move |what| {
+                    let Some(cache) = cache.upgrade() else {
+                        return false;
+                    };
+                    match what {
+                        crate::db::notify::Purge::Keys(keys) => cache.purge(&keys),
+                        crate::db::notify::Purge::Everything => cache.purge_everything(),
+                    }
+                    true
+                }),
+            );
+        }
         Ok(AppState {
             cache,
             searches: Arc::new(tokio::sync::Semaphore::new(settings.search_concurrency.max(1))),
