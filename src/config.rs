@@ -73,8 +73,8 @@ pub struct Settings {
     pub search_concurrency: usize,
     /// Memory the in-process cache of public responses may hold; 0 turns it off.
     pub response_cache_bytes: u64,
-    /// Longest a cached public response is kept (writes of this process purge it at once; the
-    /// TTL bounds what a write made elsewhere, such as another instance or the CLI, leaves stale).
+    /// Longest a cached public response is kept (writes purge it at once, those of other
+    /// instances through PostgreSQL notices; the TTL bounds what a CLI write leaves stale).
     pub response_cache_ttl: Duration,
     pub article_path: String,
     pub access_token_ttl: Duration,
