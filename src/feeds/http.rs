@@ -129,7 +129,12 @@ async fn feed(
         }
         let meta = FeedMeta {
             title: site.name.clone(),
-            description: site.description.clone(),
+            // RSS requires a channel description; an unset one says what the feed is.
+            description: if site.description.trim().is_empty() {
+                format!("The latest articles from {}", site.name)
+            } else {
+                site.description.clone()
+            },
             home_url: site.public_url.clone(),
             self_url: self_url(&site.public_url, req.path(), &filter),
             language: site.locale.clone(),
