@@ -363,3 +363,16 @@ pub fn json_feed(meta: &FeedMeta, articles: &[ArticleDto]) -> Result<Vec<u8>, Ap
     };
     serde_json::to_vec(&feed).map_err(ApiError::internal)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::xml_text;
+
+    #[test]
+    fn xml_text_drops_only_what_xml_forbids() {
+        assert_eq!(xml_text("a\u{0}b\u{1}c\u{8}\u{b}\u{c}\u{1f}d"), "abcd");
+        assert_eq!(xml_text("tab\there\nline\rcr"), "tab\there\nline\rcr");
+        assert_eq!(xml_text("<&\"'> 🎉 \u{7f}\u{85}"), "<&\"'> 🎉 \u{7f}\u{85}");
+        assert_eq!(xml_text("\u{fffe}\u{ffff}ok"), "ok");
+    }
+}
