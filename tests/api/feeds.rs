@@ -414,6 +414,44 @@ async fn a_publish_an_edit_and_an_unpublish_show_in_feeds_and_sitemaps_at_once()
 }
 
 #[actix_web::test]
+async fn a_scheduled_article_stays_out_until_its_time_and_then_shows_at_once() {
+    let app = TestApp::spawn().await;
+    let editor = app.token_for("editor").await;
+    published(&app, &editor, &story("Morning briefing")).await;
+    let a = create(&app, &editor, &story("Budget announced")).await;
+    let due = Utc::now() + Duration::seconds(2);
+    app.post(
+        &format!("/api/v1/admin/articles/{}/schedule", a["id"].as_str().unwrap()),
+        &json!({"publish_at": due.to_rfc3339()}),
+    )
+    .bearer(&editor)
+    .send()
+    .await
+    .assert_status(200);
+    let paths = [
+        "/feeds/rss.xml",
+        "/feeds/atom.xml",
+        "/feeds/feed.json",
+        "/sitemaps/news.xml",
+    ];
+    for p in paths {
+        app.get(p).await;
+        let body = app.get(p).await.text();
+        assert!(
+            body.contains("Morning briefing") && !body.contains("Budget announced"),
+            "{p}"
+        );
+    }
+
+    // No write happens; only time passes.
+    tokio::time::sleep((due - Utc::now()).to_std().unwrap_or_default()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    for p in paths {
+        assert!(app.get(p).await.text().contains("Budget announced"), "{p}");
+    }
+}
+
+#[actix_web::test]
 async fn the_sitemap_index_lists_each_month_and_each_month_lists_its_articles() {
     let app = TestApp::spawn().await;
     let editor = app.token_for("editor").await;
