@@ -43,6 +43,8 @@ pub struct AppState {
     pub media: Arc<crate::images::Media>,
     /// Serialized public responses, purged by every committed write of this process.
     pub cache: Arc<ResponseCache>,
+    /// Turns for full-text searches (`MASTHEAD_SEARCH_CONCURRENCY`).
+    pub searches: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -54,8 +56,29 @@ impl AppState {
         ));
         let purge = cache.clone();
         db.after_commit(Box::new(move |keys| purge.purge(keys)));
+        // Other instances' writes, as they commit (PostgreSQL); the listener ends with the cache.
+        if let crate::db::DatabaseUrl::Postgres(url) = db.url()
+            && cache.is_enabled()
+        {
+            let cache = Arc::downgrade(&cache);
+            crate::db::notify::listen(
+                url.clone(),
+                db.instance().to_owned(),
+                Box::new(move |what| {
+                    let Some(cache) = cache.upgrade() else {
+                        return false;
+                    };
+                    match what {
+                        crate::db::notify::Purge::Keys(keys) => cache.purge(&keys),
+                        crate::db::notify::Purge::Everything => cache.purge_everything(),
+                    }
+                    true
+                }),
+            );
+        }
         Ok(AppState {
             cache,
+            searches: Arc::new(tokio::sync::Semaphore::new(settings.search_concurrency.max(1))),
             passwords: Arc::new(Passwords::new(settings.argon2_memory_kib)?),
             jwt: JwtKeys::new(secret, settings.access_token_ttl),
             cursors: CursorCodec::new(secret),

@@ -1384,6 +1384,9 @@ fn event_keys(caused: &[EventType], dto: &ArticleDto) -> Vec<String> {
     keys
 }
 
+/// How long a search waits for its turn before the client is told to retry (503).
+const SEARCH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Published articles, newest first (or best match first with `q`), keyset-paginated.
 ///
 /// Cached: strong `ETag`, `Last-Modified`, 304 on `If-None-Match` / `If-Modified-Since`,
@@ -1440,6 +1443,15 @@ pub async fn list_articles(
         if let Some(q) = q {
             let page = page.parse::<(f64, NaiveDateTime, String)>(&state.cursors)?;
             let limit = page.limit;
+            // A search ranks up to 10,000 matches: only a few run at once, so distinct searches
+            // cannot take memory and CPU in proportion to the archive times the clients.
+            let _turn = tokio::time::timeout(SEARCH_WAIT, state.searches.clone().acquire_owned())
+                .await
+                .map_err(|_| ApiError::Busy {
+                    detail: "Too many searches at once; try again shortly".into(),
+                    retry_after_secs: 1,
+                })?
+                .map_err(ApiError::internal)?;
             let items = state
                 .db
                 .run(move |conn| {
