@@ -77,6 +77,8 @@ pub struct Settings {
     /// instances through PostgreSQL notices; the TTL bounds what a CLI write leaves stale).
     pub response_cache_ttl: Duration,
     pub article_path: String,
+    /// Articles in each feed (RSS, Atom, JSON Feed).
+    pub feed_size: u32,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub bootstrap_admin_email: Option<String>,
@@ -209,6 +211,15 @@ impl Settings {
             response_cache_bytes: parse_bytes(&get, "MASTHEAD_RESPONSE_CACHE_SIZE", 32 * 1024 * 1024)?,
             response_cache_ttl: Duration::from_secs(parse_num(&get, "MASTHEAD_RESPONSE_CACHE_TTL_SECS", 60)?),
             article_path: get("MASTHEAD_ARTICLE_PATH").unwrap_or_else(|| "/{yyyy}/{mm}/{slug}".into()),
+            feed_size: match parse_num(&get, "MASTHEAD_FEED_SIZE", 50)? {
+                n @ 1..=1000 => n,
+                n => {
+                    return Err(invalid(
+                        "MASTHEAD_FEED_SIZE",
+                        format!("`{n}` is not between 1 and 1000"),
+                    ));
+                }
+            },
             access_token_ttl: Duration::from_secs(parse_num(&get, "MASTHEAD_ACCESS_TOKEN_TTL_SECS", 900)?),
             refresh_token_ttl: Duration::from_secs(parse_num(
                 &get,

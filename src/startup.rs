@@ -147,6 +147,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     use crate::articles::http as articles;
     use crate::auth::{api_keys, http as auth};
     use crate::comments::http as comments;
+    use crate::feeds::http as feeds;
     use crate::images::{http as images, media};
     use crate::tags::http as tags;
     use crate::users::http as users;
@@ -155,6 +156,12 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
         .service(health::metrics)
         .service(media::original)
         .service(media::rendition)
+        .service(feeds::rss_feed)
+        .service(feeds::atom_feed)
+        .service(feeds::json_feed)
+        .service(feeds::sitemap_index)
+        .service(feeds::sitemap_month)
+        .service(feeds::sitemap_news)
         .service(
             utoipa_actix_web::scope("/api/v1")
                 .service(auth::login)

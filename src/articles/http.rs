@@ -96,6 +96,11 @@ pub struct ArticleDto {
     pub comment_count: i32,
     pub comments_enabled: bool,
     pub seo: SeoDto,
+    /// Public article only: its schema.org `NewsArticle` JSON-LD, ready for a
+    /// `<script type="application/ld+json">` (PRODUCT.md §11; built by `feeds::jsonld`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub structured_data: Option<Value>,
 }
 
 /// An article as lists show it: what a front page needs, without the body.
@@ -256,6 +261,7 @@ pub fn build(
                 og_image: row.seo_og_image.clone(),
                 canonical_url: canonical,
             },
+            structured_data: None,
             id: row.id,
             slug: row.slug,
             headline: row.headline,
@@ -1532,7 +1538,7 @@ pub async fn get_article(
     let slug = slug.into_inner();
     let settings = state.settings.clone();
     enum Found {
-        Article(Box<ArticleDto>),
+        Article(Box<ArticleDto>, Option<NaiveDateTime>),
         Moved(String, String),
     }
     caching::cached(&req, &state.settings, &state.cache, &state.db, || async {
@@ -1542,7 +1548,10 @@ pub async fn get_article(
                 let at = now();
                 if let Some(row) = store::find_by_slug(conn, &slug)? {
                     return if row.is_public(at) {
-                        Ok(Found::Article(Box::new(build_one(conn, &settings, row)?)))
+                        let mut dto = build_one(conn, &settings, row)?;
+                        let (site, site_changed) = crate::site::read(conn, &settings)?;
+                        dto.structured_data = Some(crate::feeds::jsonld::news_article(&dto, &site));
+                        Ok(Found::Article(Box::new(dto), site_changed))
                     } else {
                         Err(StoreError::NotFound)
                     };
@@ -1555,8 +1564,12 @@ pub async fn get_article(
             .await
             .map_err(ApiError::naming("article"))?;
         Ok(match found {
-            Found::Article(dto) => {
-                let info = CacheInfo::new(surrogate_keys(&dto)).modified([last_modified(&dto)]);
+            Found::Article(dto, site_changed) => {
+                // `structured_data` names the site (publisher, language): `site` purges it too.
+                let keys = surrogate_keys(&dto).into_iter().chain(["site".to_owned()]);
+                let info = CacheInfo::new(keys)
+                    .modified([last_modified(&dto)])
+                    .modified(site_changed.map(utc));
                 Fresh::Cacheable(dto, info)
             }
             Found::Moved(id, current) => Fresh::Uncached(
