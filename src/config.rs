@@ -69,7 +69,7 @@ pub struct Settings {
     pub image_max_chunks: u32,
     pub cache_max_age: u32,
     pub cache_stale_while_revalidate: u32,
-    /// Full-text searches run at once (each ranks up to 10,000 matches); more wait in line.
+    /// Full-text searches run at once (each ranks up to 2,000 matches); more wait in line.
     pub search_concurrency: usize,
     /// Memory the in-process cache of public responses may hold; 0 turns it off.
     pub response_cache_bytes: u64,

@@ -1443,7 +1443,7 @@ pub async fn list_articles(
         if let Some(q) = q {
             let page = page.parse::<(f64, NaiveDateTime, String)>(&state.cursors)?;
             let limit = page.limit;
-            // A search ranks up to 10,000 matches: only a few run at once, so distinct searches
+            // A search ranks up to 2,000 matches: only a few run at once, so distinct searches
             // cannot take memory and CPU in proportion to the archive times the clients.
             let _turn = tokio::time::timeout(SEARCH_WAIT, state.searches.clone().acquire_owned())
                 .await

@@ -872,7 +872,7 @@ pub const SEARCH_LIMIT: i64 = 1000;
 /// Only the newest this many matches are ranked: ranking costs one score per match, so a word
 /// found in every article of a 100,000-article archive would otherwise score them all on every
 /// search. News readers want the recent stories; older ones are found with `published_before`.
-pub const SEARCH_WINDOW: i64 = 10_000;
+pub const SEARCH_WINDOW: i64 = 2_000;
 
 #[derive(QueryableByName)]
 struct Hit {
