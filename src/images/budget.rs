@@ -42,8 +42,14 @@ pub struct Reservation {
     total_kib: u32,
 }
 
-/// A trim is under way (one at a time is enough).
-static TRIMMING: AtomicBool = AtomicBool::new(false);
+/// A trim was asked for since the trimmer last looked.
+static TRIM_REQUESTED: AtomicBool = AtomicBool::new(false);
+/// The trimmer thread is running (one at a time is enough).
+static TRIMMER_RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// How long the trimmer lets a finished burst settle (its responses sent, its buffers freed)
+/// before trimming, and coalesces the ends of bursts that follow each other.
+const TRIM_SETTLE: Duration = Duration::from_millis(500);
 
 impl Drop for Reservation {
     fn drop(&mut self) {
@@ -66,16 +72,31 @@ impl Drop for Reservation {
 )]
 fn return_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if !TRIMMING.swap(true, Ordering::AcqRel) {
+    {
+        TRIM_REQUESTED.store(true, Ordering::Release);
+        if TRIMMER_RUNNING.swap(true, Ordering::AcqRel) {
+            return; // the running trimmer will see the request
+        }
         let spawned = std::thread::Builder::new()
             .name("masthead-malloc-trim".into())
             .spawn(|| {
-                // SAFETY: malloc_trim only releases free memory; it has no preconditions.
-                unsafe { libc::malloc_trim(0) };
-                TRIMMING.store(false, Ordering::Release);
+                loop {
+                    while TRIM_REQUESTED.swap(false, Ordering::AcqRel) {
+                        std::thread::sleep(TRIM_SETTLE);
+                        // SAFETY: malloc_trim only releases free memory; it has no preconditions.
+                        unsafe { libc::malloc_trim(0) };
+                    }
+                    TRIMMER_RUNNING.store(false, Ordering::Release);
+                    // A request that came in after the last look, before this thread stopped
+                    // counting as running, would otherwise wait for the next burst.
+                    if !TRIM_REQUESTED.load(Ordering::Acquire) || TRIMMER_RUNNING.swap(true, Ordering::AcqRel)
+                    {
+                        break;
+                    }
+                }
             });
         if spawned.is_err() {
-            TRIMMING.store(false, Ordering::Release);
+            TRIMMER_RUNNING.store(false, Ordering::Release);
         }
     }
 }
