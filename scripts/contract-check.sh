@@ -50,6 +50,17 @@ if [ "$(cat "$VENV/.contract-requirements-sha256" 2>/dev/null)" != "$req_sum" ] 
 fi
 "$VENV/bin/st" --version
 command -v xmllint >/dev/null || fail "xmllint is missing (Debian/Ubuntu: apt-get install libxml2-utils)"
+# The official sitemaps.org sitemap.xsd, as the npm package `sitemap` ships it (this machine
+# reaches npm, not sitemaps.org): month sitemaps are validated against it as well as against
+# the committed XSDs (which also cover the index and the Google News extension).
+OFFICIAL_SITEMAP_XSD="$TOOLS/sitemap-xsd/package/schema/sitemap.xsd"
+if [ ! -f "$OFFICIAL_SITEMAP_XSD" ]; then
+  echo "fetching the official sitemap.xsd (npm package sitemap@8.0.3)"
+  mkdir -p "$TOOLS/sitemap-xsd"
+  (cd "$TOOLS/sitemap-xsd" && npm pack --silent --cache "$TOOLS/npm-cache" sitemap@8.0.3 >/dev/null &&
+    tar xzf sitemap-8.0.3.tgz package/schema/sitemap.xsd)
+fi
+export OFFICIAL_SITEMAP_XSD
 
 CLIENT="$ROOT/clients/typescript"
 lock_sum=$(sha256sum "$CLIENT/package-lock.json" | cut -d' ' -f1)

@@ -142,6 +142,8 @@ for loc in locs:
     check(loc.startswith(BASE), f"/sitemap.xml: {loc} is not under {BASE}")
     path = loc[len(BASE):]
     news = validate(path, "sitemap.xsd")
+    if "/sitemaps/articles-" in path and os.environ.get("OFFICIAL_SITEMAP_XSD"):
+        validate(path, os.environ["OFFICIAL_SITEMAP_XSD"])
     if path.endswith("news.xml"):
         check("<news:news>" in news, "/sitemaps/news.xml lists nothing from the last 48 hours")
 
