@@ -20,3 +20,4 @@ pub mod tags;
 pub mod telemetry;
 pub mod time;
 pub mod users;
+pub mod webhooks;

@@ -40,6 +40,8 @@ pub struct AppState {
     pub comment_limiter: KeyedLimiter,
     /// Image bytes (originals and renditions) and the locks that generate each rendition once.
     pub media: Arc<crate::images::Media>,
+    /// Wakes this process's webhook worker (a ping or a redelivery is sent at once).
+    pub webhooks: crate::webhooks::Wakeup,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
                 std::time::Duration::from_secs(60),
             ),
             media: Arc::new(crate::images::Media::from_settings(&settings)),
+            webhooks: crate::webhooks::Wakeup::default(),
             db,
             settings,
         })
@@ -117,6 +120,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     use crate::images::{http as images, media};
     use crate::tags::http as tags;
     use crate::users::http as users;
+    use crate::webhooks::http as webhooks;
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
@@ -169,7 +173,16 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
                 .service(images::admin_get_image)
                 .service(images::update_image)
                 .service(images::delete_image)
-                .service(images::get_image),
+                .service(images::get_image)
+                .service(webhooks::create_webhook)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::get_webhook)
+                .service(webhooks::update_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::ping_webhook)
+                .service(webhooks::list_deliveries)
+                .service(webhooks::get_delivery)
+                .service(webhooks::redeliver),
         );
 }
 
@@ -211,6 +224,15 @@ pub struct Application {
     port: u16,
     server: Server,
     media: Arc<crate::images::Media>,
+    /// The webhook worker, started with the server and stopped with it.
+    background: Option<Background>,
+}
+
+/// What the background task needs; it runs on the server's own runtime.
+struct Background {
+    db: Db,
+    settings: Arc<Settings>,
+    wakeup: crate::webhooks::Wakeup,
 }
 
 impl Application {
@@ -239,6 +261,11 @@ impl Application {
         let settings = Arc::new(crate::auth::dev_secret::apply(settings, &db)?);
         let state = web::Data::new(AppState::new(settings.clone(), db)?);
         let media = state.media.clone();
+        let background = settings.webhook_worker.then(|| Background {
+            db: state.db.clone(),
+            settings: settings.clone(),
+            wakeup: state.webhooks.clone(),
+        });
         bootstrap_admin(&state.settings, &mut *state.db.get()?, &state.passwords)?;
         let metrics = web::Data::new(Metrics::default());
         let spec_json = web::Data::new(openapi_json());
@@ -285,7 +312,12 @@ impl Application {
             },
             10,
         )?;
-        Ok(Application { port, server, media })
+        Ok(Application {
+            port,
+            server,
+            media,
+            background,
+        })
     }
 
     /// The port actually bound (useful with port 0 in tests).
@@ -304,9 +336,22 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (SIGINT/SIGTERM trigger a graceful shutdown).
+    /// Serves until stopped (SIGINT/SIGTERM trigger a graceful shutdown). The webhook worker
+    /// runs alongside (unless `MASTHEAD_WEBHOOK_WORKER=false`) and stop with
+    /// the server; whatever they had not finished is in the database for the next start.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let mut tasks = Vec::new();
+        if let Some(bg) = self.background {
+            let worker =
+                crate::webhooks::worker::Worker::new(bg.db.clone(), bg.settings.clone(), bg.wakeup.clone())
+                    .map_err(|e| std::io::Error::other(format!("webhook worker: {e}")))?;
+            tasks.push(actix_web::rt::spawn(worker.run()));
+        }
+        let result = self.server.await;
+        for task in tasks {
+            task.abort();
+        }
+        result
     }
 }
 

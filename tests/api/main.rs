@@ -18,3 +18,4 @@ mod images;
 mod restart;
 mod site;
 mod tags;
+mod webhooks;
