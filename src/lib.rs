@@ -14,6 +14,7 @@ pub mod images;
 pub mod openapi;
 pub mod pagination;
 pub mod ratelimit;
+pub mod scheduler;
 pub mod site;
 pub mod startup;
 pub mod tags;

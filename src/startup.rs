@@ -224,11 +224,11 @@ pub struct Application {
     port: u16,
     server: Server,
     media: Arc<crate::images::Media>,
-    /// The webhook worker, started with the server and stopped with it.
+    /// The webhook worker and the scheduler, started with the server and stopped with it.
     background: Option<Background>,
 }
 
-/// What the background task needs; it runs on the server's own runtime.
+/// What the background tasks need; they run on the server's own runtime.
 struct Background {
     db: Db,
     settings: Arc<Settings>,
@@ -337,7 +337,7 @@ impl Application {
     }
 
     /// Serves until stopped (SIGINT/SIGTERM trigger a graceful shutdown). The webhook worker
-    /// runs alongside (unless `MASTHEAD_WEBHOOK_WORKER=false`) and stop with
+    /// and the scheduler run alongside (unless `MASTHEAD_WEBHOOK_WORKER=false`) and stop with
     /// the server; whatever they had not finished is in the database for the next start.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let mut tasks = Vec::new();
@@ -346,6 +346,11 @@ impl Application {
                 crate::webhooks::worker::Worker::new(bg.db.clone(), bg.settings.clone(), bg.wakeup.clone())
                     .map_err(|e| std::io::Error::other(format!("webhook worker: {e}")))?;
             tasks.push(actix_web::rt::spawn(worker.run()));
+            tasks.push(actix_web::rt::spawn(crate::scheduler::run(
+                bg.db,
+                bg.settings,
+                bg.wakeup,
+            )));
         }
         let result = self.server.await;
         for task in tasks {

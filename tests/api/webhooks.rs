@@ -1,6 +1,6 @@
 //! Webhooks (PRODUCT.md §7) against a real HTTP receiver started by each test on 127.0.0.1:
 //! management and bad input, Standard Webhooks signatures checked with the reference library,
-//! retries with backoff, timeouts, deletion, restarts, and two instances.
+//! retries with backoff, timeouts, deletion, restarts, the scheduler, and two instances.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -851,7 +851,128 @@ async fn events_committed_before_a_stop_are_delivered_after_the_restart_in_order
 }
 
 #[actix_web::test]
-async fn two_instances_on_postgresql_send_each_delivery_once() {
+async fn a_scheduled_article_fires_article_published_once_without_any_reader() {
+    let receiver = Receiver::start(Mode::Ok).await;
+    let app = TestApp::spawn_with(fast).await;
+    let admin = app.admin_token().await;
+    let hook = webhook(
+        &app,
+        &admin,
+        &receiver.url,
+        json!(["article.published", "article.scheduled"]),
+    )
+    .await;
+    let article = create(&app, &admin, &story("Budget day")).await;
+    let id = article["id"].as_str().unwrap();
+    let due = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    app.post(
+        &format!("/api/v1/admin/articles/{id}/schedule"),
+        &json!({"publish_at": due.to_rfc3339()}),
+    )
+    .bearer(&admin)
+    .send()
+    .await
+    .assert_status(200);
+    let got = receiver.wait_for(2, Duration::from_secs(10)).await;
+    let arrived = chrono::Utc::now();
+    assert_eq!(got[0].json()["type"], "article.scheduled");
+    let published = got[1].json();
+    assert_eq!(published["type"], "article.published");
+    assert_eq!(published["data"]["id"], id);
+    assert_eq!(published["data"]["status"], "published");
+    verify(hook["secret"].as_str().unwrap(), &got[1]);
+    let fired = chrono::DateTime::parse_from_rfc3339(published["created_at"].as_str().unwrap()).unwrap();
+    assert!(
+        fired >= due - chrono::Duration::milliseconds(5),
+        "fired before it was due"
+    );
+    assert!(
+        fired <= due + chrono::Duration::milliseconds(1200),
+        "fired {fired} for {due}: later than the interval allows"
+    );
+    assert!(arrived >= due);
+
+    // Saving it afterwards is an update, not a second publish; nothing fires twice.
+    app.patch(
+        &format!("/api/v1/admin/articles/{id}"),
+        &json!({"standfirst": "Figures added."}),
+    )
+    .bearer(&admin)
+    .send()
+    .await
+    .assert_status(200);
+    actix_web::rt::time::sleep(Duration::from_millis(1000)).await;
+    let types: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(types, ["article.scheduled", "article.published"]);
+
+    // A time already past publishes with the save itself: one event, not two.
+    let late = create(&app, &admin, &story("Back-dated")).await;
+    app.post(
+        &format!("/api/v1/admin/articles/{}/schedule", late["id"].as_str().unwrap()),
+        &json!({"publish_at": "2020-01-01T00:00:00Z"}),
+    )
+    .bearer(&admin)
+    .send()
+    .await
+    .assert_status(200);
+    receiver.wait_for(3, Duration::from_secs(5)).await;
+    actix_web::rt::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(receiver.count(), 3);
+}
+
+#[actix_web::test]
+async fn an_edit_just_after_the_due_time_is_preceded_by_the_published_event() {
+    let receiver = Receiver::start(Mode::Ok).await;
+    // A scheduler that never comes round in this test: the save itself must fire it.
+    let app = TestApp::spawn_with(|s| {
+        fast(s);
+        s.scheduler_interval = Duration::from_secs(3600);
+    })
+    .await;
+    let admin = app.admin_token().await;
+    webhook(
+        &app,
+        &admin,
+        &receiver.url,
+        json!(["article.published", "article.updated"]),
+    )
+    .await;
+    let article = create(&app, &admin, &story("Count begins")).await;
+    let id = article["id"].as_str().unwrap();
+    // The scheduler's first round runs at start; schedule after it.
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    let due = chrono::Utc::now() + chrono::Duration::milliseconds(300);
+    app.post(
+        &format!("/api/v1/admin/articles/{id}/schedule"),
+        &json!({"publish_at": due.to_rfc3339()}),
+    )
+    .bearer(&admin)
+    .send()
+    .await
+    .assert_status(200);
+    actix_web::rt::time::sleep(Duration::from_millis(600)).await;
+    app.patch(
+        &format!("/api/v1/admin/articles/{id}"),
+        &json!({"standfirst": "First results."}),
+    )
+    .bearer(&admin)
+    .send()
+    .await
+    .assert_status(200);
+    let got = receiver.wait_for(2, Duration::from_secs(5)).await;
+    let types: Vec<String> = got
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(types, ["article.published", "article.updated"]);
+}
+
+#[actix_web::test]
+async fn two_instances_on_postgresql_send_each_delivery_and_scheduled_event_once() {
     let receiver = Receiver::start(Mode::Ok).await;
     let app = TestApp::spawn_with(fast).await;
     if app.postgres().is_none() {
@@ -868,10 +989,22 @@ async fn two_instances_on_postgresql_send_each_delivery_once() {
         let a = create(&app, &admin, &story(&format!("Story {n}"))).await;
         ids.push(a["id"].as_str().unwrap().to_owned());
     }
-    for id in &ids {
+    for id in &ids[..3] {
         action(&app, &admin, id, "publish").await.assert_status(200);
     }
-    receiver.wait_for(6, Duration::from_secs(15)).await;
+    let due = chrono::Utc::now() + chrono::Duration::milliseconds(800);
+    for id in &ids[3..] {
+        app.post(
+            &format!("/api/v1/admin/articles/{id}/schedule"),
+            &json!({"publish_at": due.to_rfc3339()}),
+        )
+        .bearer(&admin)
+        .send()
+        .await
+        .assert_status(200);
+    }
+    // 3 published + 3 scheduled + 3 published by the schedulers.
+    receiver.wait_for(9, Duration::from_secs(15)).await;
     actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
     let got = receiver.received();
     let mut by_id = std::collections::HashMap::<String, usize>::new();
