@@ -17,7 +17,7 @@ pub const PENDING: &str = "pending";
 pub const SUCCEEDED: &str = "succeeded";
 pub const FAILED: &str = "failed";
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = webhooks)]
 pub struct WebhookRow {
     pub id: String,
@@ -30,8 +30,20 @@ pub struct WebhookRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// Never prints the secret (it must not reach a log).
+impl std::fmt::Debug for WebhookRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookRow")
+            .field("id", &self.id)
+            .field("events", &self.events)
+            .field("active", &self.active)
+            .field("secret", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
 /// Changes to a webhook; `None` leaves a field as it is (`description: Some(None)` clears it).
-#[derive(Debug, Default, Clone, AsChangeset)]
+#[derive(Default, Clone, AsChangeset)]
 #[diesel(table_name = webhooks)]
 pub struct WebhookChanges {
     pub url: Option<String>,
@@ -282,8 +294,9 @@ pub fn fan_out(conn: &mut DbConn, limit: i64) -> Result<usize, StoreError> {
     Ok(batch.len())
 }
 
-/// A delivery taken by this worker, with what it needs to send it.
-#[derive(Debug, Clone)]
+/// A delivery taken by this worker, with what it needs to send it (no `Debug`: it holds the
+/// secret).
+#[derive(Clone)]
 pub struct Claimed {
     pub delivery: DeliveryRow,
     pub url: String,

@@ -1020,3 +1020,71 @@ async fn two_instances_on_postgresql_send_each_delivery_and_scheduled_event_once
     assert_eq!(published, 6, "each scheduled article published once");
     second_handle.stop(false).await;
 }
+
+/// A `masthead serve` process on the test's database, with fast webhook settings.
+fn serve_process(app: &TestApp) -> std::process::Child {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap().keep();
+    std::process::Command::new(env!("CARGO_BIN_EXE_masthead"))
+        .arg("serve")
+        .env_clear()
+        .current_dir(&dir)
+        .env("MASTHEAD_DATABASE_URL", &app.settings.database_url)
+        .env("MASTHEAD_BIND", format!("127.0.0.1:{port}"))
+        .env("MASTHEAD_MEDIA_DIR", dir.join("media"))
+        .env(
+            "MASTHEAD_JWT_SECRET",
+            "test-secret-that-is-long-enough-0123456789",
+        )
+        .env("MASTHEAD_WEBHOOK_RETRY_BASE", "0.2")
+        .env("MASTHEAD_WEBHOOK_POLL_INTERVAL", "0.05")
+        .env("MASTHEAD_WEBHOOK_TIMEOUT", "1")
+        .env("MASTHEAD_WEBHOOK_MAX_ATTEMPTS", "100")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start masthead serve")
+}
+
+#[actix_web::test]
+async fn a_process_killed_with_sigkill_loses_nothing_its_successor_delivers_it_once() {
+    let receiver = Receiver::start(Mode::Status(503)).await;
+    // This server only serves the API here; the worker runs in the processes below.
+    let app = TestApp::spawn_with(|s| s.webhook_worker = false).await;
+    let admin = app.admin_token().await;
+    let hook = webhook(&app, &admin, &receiver.url, json!(["article.published"])).await;
+    let hook_id = hook["id"].as_str().unwrap();
+    let article = create(&app, &admin, &story("Power cut downtown")).await;
+    action(&app, &admin, article["id"].as_str().unwrap(), "publish")
+        .await
+        .assert_status(200);
+
+    let mut first = serve_process(&app);
+    receiver.wait_for(2, Duration::from_secs(20)).await;
+    first.kill().unwrap(); // SIGKILL: no shutdown, whatever was in flight is cut
+    first.wait().unwrap();
+    let attempts_before = receiver.count();
+    receiver.set_mode(Mode::Ok);
+
+    let mut second = serve_process(&app);
+    let done = wait_for_delivery(&app, &admin, hook_id, Duration::from_secs(20), |d| {
+        d["status"] == "succeeded"
+    })
+    .await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let log = deliveries(&app, &admin, hook_id).await;
+    assert_eq!(log.len(), 1, "one delivery of the one event: {log:?}");
+    assert!(done["attempts"].as_i64().unwrap() >= 2, "{done}");
+    let got = receiver.received();
+    assert!(got.len() > attempts_before);
+    assert!(
+        got.iter()
+            .all(|r| r.header("webhook-id") == done["event_id"].as_str().unwrap())
+    );
+    verify(hook["secret"].as_str().unwrap(), got.last().unwrap());
+}
