@@ -32,7 +32,7 @@ pub struct CreateWebhook {
     /// Event names to receive, or `["*"]` for every event.
     #[schema(value_type = Vec<EventName>, example = json!(["article.published", "article.updated"]), min_items = 1)]
     pub events: Vec<String>,
-    /// A Standard Webhooks secret (`whsec_` + base64 of 24–64 bytes); generated when absent.
+    /// A Standard Webhooks secret (`whsec_` + base64 of 24–65 bytes); generated when absent.
     #[schema(
         example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         pattern = r"^whsec_(?:[A-Za-z0-9+/]{4}){8,21}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
