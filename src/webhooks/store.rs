@@ -306,41 +306,87 @@ pub struct Claimed {
 
 /// Deliveries one webhook may have in flight (claimed, across instances) before the claim
 /// passes it over: a dead or slow receiver cannot take every sending slot from the others.
-/// One claim may overshoot it by its own batch.
 pub const PER_WEBHOOK_IN_FLIGHT: i64 = 16;
 
-/// Takes up to `limit` due deliveries of active webhooks for this worker until `lease_until`.
-/// A delivery waits while an older one to the same webhook about the same subject is pending,
-/// so a receiver gets each article's events in order even across retries (pings, which have
-/// no order, excepted). Run it inside `Db::write`.
+#[derive(QueryableByName)]
+struct HookLoad {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = BigInt)]
+    in_flight: i64,
+}
+
+/// Whether any event waits to be fanned out (a read: no write lock when there is none).
+pub fn has_undispatched(conn: &mut DbConn) -> Result<bool, StoreError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        events::table.filter(events::dispatched_at.is_null()),
+    ))
+    .get_result(conn)?)
+}
+
+/// Whether any pending delivery is due (a read: no write lock when there is none).
+pub fn has_due(conn: &mut DbConn, at: NaiveDateTime) -> Result<bool, StoreError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq(PENDING))
+            .filter(webhook_deliveries::next_attempt_at.le(at)),
+    ))
+    .get_result(conn)?)
+}
+
+/// Takes up to `limit` due deliveries of active webhooks for this worker until `lease_until`,
+/// webhook by webhook (in random order, so none always goes first), each up to its room under
+/// [`PER_WEBHOOK_IN_FLIGHT`]: a webhook whose receiver hangs costs one count per round, not a
+/// scan of its backlog. A delivery waits while an older one to the same webhook about the
+/// same subject is pending, so a receiver gets each article's events in order even across
+/// retries (pings, which have no order, excepted). Run it inside `Db::write`.
 pub fn claim_due(
     conn: &mut DbConn,
     at: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> Result<Vec<Claimed>, StoreError> {
-    let sql = "SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-         WHERE d.status = 'pending' AND w.active AND d.next_attempt_at <= $1 \
-         AND (d.claimed_until IS NULL OR d.claimed_until < $1) \
+    use rand::seq::SliceRandom;
+    let load = "SELECT w.id AS id, (SELECT COUNT(*) FROM webhook_deliveries f \
+         WHERE f.webhook_id = w.id AND f.status = 'pending' AND f.claimed_until >= $1) AS in_flight \
+         FROM webhooks w WHERE w.active";
+    let mut hooks: Vec<HookLoad> = match conn {
+        DbConn::Postgres(c) => diesel::sql_query(load).bind::<Timestamp, _>(at).load(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(load.replace('$', "?"))
+            .bind::<Timestamp, _>(at)
+            .load(c)?,
+    };
+    hooks.shuffle(&mut rand::thread_rng());
+    let due = "SELECT d.id FROM webhook_deliveries d \
+         WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= $2 \
+         AND (d.claimed_until IS NULL OR d.claimed_until < $2) \
          AND (d.event_type = 'ping' OR NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
              WHERE e.webhook_id = d.webhook_id AND e.subject = d.subject AND e.status = 'pending' \
              AND e.event_seq < d.event_seq)) \
-         AND (SELECT COUNT(*) FROM webhook_deliveries f WHERE f.webhook_id = d.webhook_id \
-             AND f.status = 'pending' AND f.claimed_until >= $1) < $3 \
-         ORDER BY d.next_attempt_at, d.event_seq LIMIT $2";
-    let ids: Vec<Id> = match conn {
-        DbConn::Postgres(c) => diesel::sql_query(format!("{sql} FOR UPDATE OF d SKIP LOCKED"))
-            .bind::<Timestamp, _>(at)
-            .bind::<BigInt, _>(limit)
-            .bind::<BigInt, _>(PER_WEBHOOK_IN_FLIGHT)
-            .load(c)?,
-        DbConn::Sqlite(c) => diesel::sql_query(sql.replace('$', "?"))
-            .bind::<Timestamp, _>(at)
-            .bind::<BigInt, _>(limit)
-            .bind::<BigInt, _>(PER_WEBHOOK_IN_FLIGHT)
-            .load(c)?,
-    };
-    let ids: Vec<String> = ids.into_iter().map(|r| r.id).collect();
+         ORDER BY d.next_attempt_at, d.event_seq LIMIT $3";
+    let mut ids: Vec<String> = Vec::new();
+    for hook in hooks {
+        let room = (PER_WEBHOOK_IN_FLIGHT - hook.in_flight).min(limit - ids.len() as i64);
+        if room <= 0 {
+            continue;
+        }
+        let found: Vec<Id> = match conn {
+            DbConn::Postgres(c) => diesel::sql_query(format!("{due} FOR UPDATE SKIP LOCKED"))
+                .bind::<Text, _>(&hook.id)
+                .bind::<Timestamp, _>(at)
+                .bind::<BigInt, _>(room)
+                .load(c)?,
+            DbConn::Sqlite(c) => diesel::sql_query(due.replace('$', "?"))
+                .bind::<Text, _>(&hook.id)
+                .bind::<Timestamp, _>(at)
+                .bind::<BigInt, _>(room)
+                .load(c)?,
+        };
+        ids.extend(found.into_iter().map(|r| r.id));
+        if ids.len() as i64 >= limit {
+            break;
+        }
+    }
     if ids.is_empty() {
         return Ok(Vec::new());
     }

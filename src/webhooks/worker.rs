@@ -27,9 +27,8 @@ use crate::webhooks::store::{self, Claimed, Outcome};
 
 /// Deliveries one process sends at once.
 const MAX_IN_FLIGHT: usize = 64;
-/// Deliveries claimed per transaction (small, so one webhook's overshoot of its in-flight cap
-/// stays small).
-const CLAIM_BATCH: usize = 16;
+/// Deliveries claimed per transaction.
+const CLAIM_BATCH: usize = 32;
 /// Events fanned out per transaction.
 const FAN_OUT_BATCH: i64 = 500;
 /// How much of an error answer is kept in `last_error`.
@@ -70,18 +69,32 @@ impl Worker {
     /// One round: fan out new events, then claim and start what is due and fits in flight.
     /// Returns whether there was work (so the loop goes again at once).
     async fn tick(self: std::rc::Rc<Self>) -> bool {
-        let fanned = match self.db.write(|conn| store::fan_out(conn, FAN_OUT_BATCH)).await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook fan-out failed; retrying shortly");
-                0
+        // Reads first: an idle round takes no write lock (SQLite has one writer for everyone).
+        let waiting = self.db.run(store::has_undispatched).await.unwrap_or(true);
+        let fanned = if waiting {
+            match self.db.write(|conn| store::fan_out(conn, FAN_OUT_BATCH)).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook fan-out failed; retrying shortly");
+                    0
+                }
             }
+        } else {
+            0
         };
         let free = self.in_flight.available_permits().min(CLAIM_BATCH);
         if free == 0 {
             return false;
         }
         let at = now();
+        if !self
+            .db
+            .run(move |conn| store::has_due(conn, at))
+            .await
+            .unwrap_or(true)
+        {
+            return fanned > 0;
+        }
         let lease = self.settings.webhook_timeout + Duration::from_secs(5);
         let lease_until = (at + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60)))
             .trunc_subsecs(6);

@@ -38,8 +38,12 @@ CREATE TABLE webhook_deliveries (
 );
 -- The delivery log of a webhook, newest first.
 CREATE INDEX webhook_deliveries_log ON webhook_deliveries (webhook_id, created_at, id);
--- What is due.
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+-- What is due, per webhook (the claim goes webhook by webhook).
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (webhook_id, next_attempt_at)
+    WHERE status = 'pending';
+-- What each webhook has in flight (claimed rows are few: a claim is cleared by its attempt).
+CREATE INDEX webhook_deliveries_claimed ON webhook_deliveries (webhook_id, claimed_until)
+    WHERE claimed_until IS NOT NULL;
 -- Order per subject: a delivery waits while an older one about the same subject is pending.
 CREATE INDEX webhook_deliveries_subject ON webhook_deliveries (webhook_id, subject, event_seq)
     WHERE status = 'pending';
