@@ -247,13 +247,30 @@ struct Id {
 
 /// Fans the oldest events not yet handed on out into one pending delivery per matching active
 /// webhook, and marks them handed on; returns how many events it took. Run it inside
-/// `Db::write`: the events are locked (skipping those another instance holds) until commit.
+/// `Db::write`. On PostgreSQL one instance at a time does it (a transaction-level advisory
+/// lock; the others skip the round).
 pub fn fan_out(conn: &mut DbConn, limit: i64) -> Result<usize, StoreError> {
     let claim = "SELECT seq FROM events WHERE dispatched_at IS NULL ORDER BY seq LIMIT";
     let seqs: Vec<Seq> = match conn {
-        DbConn::Postgres(c) => diesel::sql_query(format!("{claim} $1 FOR UPDATE SKIP LOCKED"))
-            .bind::<BigInt, _>(limit)
-            .load(c)?,
+        DbConn::Postgres(c) => {
+            // One instance fans out at a time (the others skip the round rather than wait), so
+            // deliveries are created in event order: two instances taking neighbouring batches
+            // side by side could otherwise let a later event about a subject be sent before
+            // the delivery of an earlier one exists.
+            #[derive(QueryableByName)]
+            struct Got {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                got: bool,
+            }
+            let lock: Got =
+                diesel::sql_query("SELECT pg_try_advisory_xact_lock(7310643) AS got").get_result(c)?;
+            if !lock.got {
+                return Ok(0);
+            }
+            diesel::sql_query(format!("{claim} $1 FOR UPDATE SKIP LOCKED"))
+                .bind::<BigInt, _>(limit)
+                .load(c)?
+        }
         DbConn::Sqlite(c) => diesel::sql_query(format!("{claim} ?"))
             .bind::<BigInt, _>(limit)
             .load(c)?,
