@@ -41,6 +41,18 @@ pub struct Worker {
     wakeup: Wakeup,
     client: awc::Client,
     in_flight: Arc<Semaphore>,
+    /// Attempts that ended and wait to be recorded, all in one transaction.
+    finished: std::cell::RefCell<Vec<Finished>>,
+    to_record: tokio::sync::Notify,
+}
+
+/// An attempt that ended, to be recorded.
+#[derive(Clone)]
+struct Finished {
+    delivery_id: String,
+    attempt: i32,
+    outcome: Outcome,
+    retry_at: Option<chrono::NaiveDateTime>,
 }
 
 impl Worker {
@@ -52,18 +64,78 @@ impl Worker {
             wakeup,
             client,
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            finished: std::cell::RefCell::new(Vec::new()),
+            to_record: tokio::sync::Notify::new(),
         })
     }
 
     /// Runs until the task is dropped (the server stopping aborts it).
     pub async fn run(self) {
         let this = std::rc::Rc::new(self);
-        loop {
-            let busy = this.clone().tick().await;
-            if !busy {
-                this.wakeup.wait(this.settings.webhook_poll_interval).await;
+        let sender = this.clone();
+        let sending = async move {
+            loop {
+                let busy = sender.clone().tick().await;
+                if !busy {
+                    sender.wakeup.wait(sender.settings.webhook_poll_interval).await;
+                }
             }
+        };
+        let recording = async move {
+            loop {
+                this.to_record.notified().await;
+                this.record_finished().await;
+            }
+        };
+        futures_util::future::join(sending, recording).await;
+    }
+
+    /// Records every attempt that ended since the last time, in one transaction (one commit,
+    /// one wait for the disk, however many ended meanwhile), then wakes the sender: the next
+    /// delivery about the same subject may now go.
+    async fn record_finished(&self) {
+        let batch = std::mem::take(&mut *self.finished.borrow_mut());
+        if batch.is_empty() {
+            return;
         }
+        let work = batch.clone();
+        let result = self
+            .db
+            .write(move |conn| {
+                work.iter()
+                    .map(|f| store::record_attempt(conn, &f.delivery_id, &f.outcome, f.retry_at))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await;
+        match result {
+            Ok(rows) => {
+                for (f, row) in batch.iter().zip(rows) {
+                    match row {
+                        Some(after) => tracing::info!(
+                            delivery = %after.id,
+                            webhook = %after.webhook_id,
+                            event = %after.event_type,
+                            attempt = f.attempt,
+                            status = %after.status,
+                            status_code = ?f.outcome.status_code,
+                            error = f.outcome.error.as_deref().unwrap_or(""),
+                            duration_ms = f.outcome.duration_ms,
+                            "webhook delivery attempt"
+                        ),
+                        None => tracing::info!(
+                            delivery = %f.delivery_id,
+                            "webhook deleted while its delivery was in flight; nothing recorded"
+                        ),
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(
+                deliveries = batch.len(),
+                error = %e,
+                "could not record webhook attempts; those deliveries are retried when their claims expire"
+            ),
+        }
+        self.wakeup.wake();
     }
 
     /// One round: fan out new events, then claim and start what is due and fits in flight.
@@ -118,14 +190,12 @@ impl Worker {
             actix_rt::spawn(async move {
                 this.deliver(claim).await;
                 drop(permit);
-                // The next delivery about the same subject may now go.
-                this.wakeup.wake();
             });
         }
         fanned > 0 || started > 0
     }
 
-    /// Sends one delivery and records the attempt.
+    /// Sends one delivery and hands its outcome to the recorder.
     async fn deliver(&self, claim: Claimed) {
         let started_at = now();
         let clock = Instant::now();
@@ -149,34 +219,13 @@ impl Worker {
                 (now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(6)))
                     .trunc_subsecs(6)
             });
-        let delivery_id = claim.delivery.id.clone();
-        let record = outcome.clone();
-        match self
-            .db
-            .write(move |conn| store::record_attempt(conn, &delivery_id, &record, retry_at))
-            .await
-        {
-            Ok(Some(after)) => tracing::info!(
-                delivery = %after.id,
-                webhook = %after.webhook_id,
-                event = %after.event_type,
-                attempt,
-                status = %after.status,
-                status_code = ?outcome.status_code,
-                error = outcome.error.as_deref().unwrap_or(""),
-                duration_ms,
-                "webhook delivery attempt"
-            ),
-            Ok(None) => tracing::info!(
-                delivery = %claim.delivery.id,
-                "webhook deleted while its delivery was in flight; nothing recorded"
-            ),
-            Err(e) => tracing::warn!(
-                delivery = %claim.delivery.id,
-                error = %e,
-                "could not record a webhook attempt; the delivery is retried when its claim expires"
-            ),
-        }
+        self.finished.borrow_mut().push(Finished {
+            delivery_id: claim.delivery.id.clone(),
+            attempt,
+            outcome,
+            retry_at,
+        });
+        self.to_record.notify_one();
     }
 
     /// POSTs the event: the status code of the answer (with what was wrong unless it is 2xx),
