@@ -23,6 +23,7 @@ use crate::error::{self, ApiError};
 use crate::http::fallback::{RouteTable, not_found_or_not_allowed};
 use crate::http::health;
 use crate::http::middleware::{Metrics, standard_headers};
+use crate::http::response_cache::ResponseCache;
 use crate::openapi::ApiDoc;
 use crate::pagination::CursorCodec;
 use crate::ratelimit::KeyedLimiter;
@@ -42,12 +43,44 @@ pub struct AppState {
     pub media: Arc<crate::images::Media>,
     /// Wakes this process's webhook worker (a ping or a redelivery is sent at once).
     pub webhooks: crate::webhooks::Wakeup,
+    /// Serialized public responses, purged by every committed write of this process.
+    pub cache: Arc<ResponseCache>,
+    /// Turns for full-text searches (`MASTHEAD_SEARCH_CONCURRENCY`).
+    pub searches: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn new(settings: Arc<Settings>, db: Db) -> anyhow::Result<Self> {
         let secret = settings.jwt_secret_bytes();
+        let cache = Arc::new(ResponseCache::new(
+            settings.response_cache_bytes,
+            settings.response_cache_ttl,
+        ));
+        let purge = cache.clone();
+        db.after_commit(Box::new(move |keys| purge.purge(keys)));
+        // Other instances' writes, as they commit (PostgreSQL); the listener ends with the cache.
+        if let crate::db::DatabaseUrl::Postgres(url) = db.url()
+            && cache.is_enabled()
+        {
+            let cache = Arc::downgrade(&cache);
+            crate::db::notify::listen(
+                url.clone(),
+                db.instance().to_owned(),
+                Box::new(move |what| {
+                    let Some(cache) = cache.upgrade() else {
+                        return false;
+                    };
+                    match what {
+                        crate::db::notify::Purge::Keys(keys) => cache.purge(&keys),
+                        crate::db::notify::Purge::Everything => cache.purge_everything(),
+                    }
+                    true
+                }),
+            );
+        }
         Ok(AppState {
+            cache,
+            searches: Arc::new(tokio::sync::Semaphore::new(settings.search_concurrency.max(1))),
             passwords: Arc::new(Passwords::new(settings.argon2_memory_kib)?),
             jwt: JwtKeys::new(secret, settings.access_token_ttl),
             cursors: CursorCodec::new(secret),
@@ -117,6 +150,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     use crate::articles::http as articles;
     use crate::auth::{api_keys, http as auth};
     use crate::comments::http as comments;
+    use crate::feeds::http as feeds;
     use crate::images::{http as images, media};
     use crate::tags::http as tags;
     use crate::users::http as users;
@@ -126,6 +160,12 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
         .service(health::metrics)
         .service(media::original)
         .service(media::rendition)
+        .service(feeds::rss_feed)
+        .service(feeds::atom_feed)
+        .service(feeds::json_feed)
+        .service(feeds::sitemap_index)
+        .service(feeds::sitemap_month)
+        .service(feeds::sitemap_news)
         .service(
             utoipa_actix_web::scope("/api/v1")
                 .service(auth::login)
@@ -296,7 +336,7 @@ impl Application {
                     .wrap(from_fn(standard_headers))
                     .wrap(cors(&settings))
                     .wrap(from_fn(crate::http::problems::problem_bodies))
-                    .wrap(TracingLogger::default())
+                    .wrap(TracingLogger::<crate::http::middleware::RequestSpan>::new())
                     .app_data(spec_json.clone())
                     .route("/openapi.json", web::get().to(serve_spec))
                     .route(

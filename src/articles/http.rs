@@ -23,7 +23,7 @@ use crate::config::Settings;
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, Problem};
 use crate::events::{self, EventType, NewEvent};
-use crate::http::caching::{self, CacheInfo};
+use crate::http::caching::{self, CacheInfo, Fresh};
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::startup::AppState;
 use crate::time::{naive, now, utc};
@@ -96,6 +96,11 @@ pub struct ArticleDto {
     pub comment_count: i32,
     pub comments_enabled: bool,
     pub seo: SeoDto,
+    /// Public article only: its schema.org `NewsArticle` JSON-LD, ready for a
+    /// `<script type="application/ld+json">` (PRODUCT.md §11; built by `feeds::jsonld`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub structured_data: Option<Value>,
 }
 
 /// An article as lists show it: what a front page needs, without the body.
@@ -256,6 +261,7 @@ pub fn build(
                 og_image: row.seo_og_image.clone(),
                 canonical_url: canonical,
             },
+            structured_data: None,
             id: row.id,
             slug: row.slug,
             headline: row.headline,
@@ -744,8 +750,7 @@ async fn run_mutation(
 /// The outbox entries for events an article's save caused, carrying the article as the admin
 /// API shows it and the cache keys its change makes stale.
 fn article_events(caused: &[EventType], dto: &ArticleDto) -> Result<Vec<NewEvent>, StoreError> {
-    let mut keys = vec!["articles".to_owned()];
-    keys.extend(surrogate_keys(dto));
+    let keys = event_keys(caused, dto);
     caused
         .iter()
         .map(|t| NewEvent::new(*t, format!("article:{}", dto.id), dto, keys.clone()))
@@ -995,7 +1000,12 @@ pub async fn delete_article(
             crate::scheduler::fire_due_in(conn, &settings, Some(&id))?;
             let gone = store::delete(conn, &id, if_match.as_deref(), |cur| may_edit(&principal, cur))?;
             let data = serde_json::json!({"id": gone.id, "slug": gone.slug, "status": gone.status});
-            let keys = vec!["articles".to_owned(), format!("article:{}", gone.id)];
+            // Every list, search and tag count may have shown it.
+            let keys = ["articles", "search", "tags"]
+                .into_iter()
+                .map(str::to_owned)
+                .chain([format!("article:{}", gone.id)])
+                .collect();
             events::record(
                 conn,
                 [NewEvent::new(
@@ -1343,11 +1353,54 @@ fn last_modified(a: &ArticleDto) -> DateTime<Utc> {
     a.published_at.map_or(a.updated_at, |p| p.max(a.updated_at))
 }
 
+/// What a public article response depends on: the article, its tags (their names), its
+/// authors (their display names) and its images (captions, credits, renditions).
 fn surrogate_keys(a: &ArticleDto) -> Vec<String> {
     let mut keys = vec![format!("article:{}", a.id)];
     keys.extend(a.tags.iter().map(|t| format!("tag:{}", t.slug)));
+    keys.extend(a.authors.iter().map(|u| format!("author:{}", u.id)));
+    keys.extend(a.hero.iter().map(|h| format!("image:{}", h.image_id)));
+    keys.extend(a.body.iter().filter_map(|b| match b {
+        Block::Image { image_id, .. } => Some(format!("image:{image_id}")),
+        _ => None,
+    }));
     keys
 }
+
+/// What a list item depends on, as [`surrogate_keys`] (a summary has no body).
+fn summary_keys(s: &ArticleSummary) -> impl Iterator<Item = String> + '_ {
+    std::iter::once(format!("article:{}", s.id))
+        .chain(s.tags.iter().map(|t| format!("tag:{}", t.slug)))
+        .chain(s.authors.iter().map(|u| format!("author:{}", u.id)))
+        .chain(s.hero.iter().map(|h| format!("image:{}", h.image_id)))
+}
+
+/// The keys a save of an article makes stale, as precisely as the save allows: responses
+/// showing the article (`article:<id>`), the tag and author lists it may enter
+/// (`articles:tag:<slug>`, `articles:author:<id>` of its tags and authors now; lists it leaves
+/// carry its `article:<id>`), and, if it is or was public, searches (its words may have
+/// changed) and tag pages (their counts). Only a change of what is public at all (published,
+/// unpublished) touches every list (`articles`). Drafts and scheduled articles change nothing
+/// readers see, but their key moves the cache's next due time.
+fn event_keys(caused: &[EventType], dto: &ArticleDto) -> Vec<String> {
+    let mut keys = vec![format!("article:{}", dto.id)];
+    keys.extend(dto.tags.iter().map(|t| format!("articles:tag:{}", t.slug)));
+    keys.extend(dto.authors.iter().map(|u| format!("articles:author:{}", u.id)));
+    let public_set_changed = caused
+        .iter()
+        .any(|t| matches!(t, EventType::ArticlePublished | EventType::ArticleUnpublished));
+    if public_set_changed {
+        keys.push("articles".to_owned());
+    }
+    if public_set_changed || caused.contains(&EventType::ArticleUpdated) {
+        keys.push("search".to_owned());
+        keys.push("tags".to_owned());
+    }
+    keys
+}
+
+/// How long a search waits for its turn before the client is told to retry (503).
+const SEARCH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Published articles, newest first (or best match first with `q`), keyset-paginated.
 ///
@@ -1383,80 +1436,95 @@ pub async fn list_articles(
         published_before: parse_time(filter.published_before.as_deref(), "published_before")?,
         ..ListFilter::default()
     };
-    let q = filter.q.clone().filter(|q| !q.trim().is_empty());
-    let settings = state.settings.clone();
-    let page_out: Page<ArticleSummary>;
-    let mut keys = vec!["articles".to_owned()];
-    if let Some(tag) = &f.tag {
-        keys.push(format!("tag:{tag}"));
-    }
-    let mut modified = Vec::new();
-    let mut add_item = |s: &ArticleSummary| {
-        keys.push(format!("article:{}", s.id));
-        keys.extend(s.tags.iter().map(|t| format!("tag:{}", t.slug)));
-        modified.push(s.published_at.map_or(s.updated_at, |p| p.max(s.updated_at)));
-    };
-    if let Some(q) = q {
-        let page = page.parse::<(f64, NaiveDateTime, String)>(&state.cursors)?;
-        let limit = page.limit;
-        let items = state
-            .db
-            .run(move |conn| {
-                let hits = store::search_public(conn, &q, &f, page.after, limit + 1)?;
-                let keys: Vec<_> = hits
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.score,
-                            h.summary.published_at.unwrap_or_default(),
-                            h.summary.id.clone(),
-                        )
-                    })
-                    .collect();
-                let rows = hits.into_iter().map(|h| h.summary).collect();
-                Ok(build_summaries(conn, &settings, rows)?
-                    .into_iter()
-                    .zip(keys)
-                    .collect::<Vec<_>>())
-            })
-            .await?;
-        page_out = paginate(
-            items,
-            limit,
-            &state.cursors,
-            |(_, k)| k.clone(),
-            |(s, _)| {
-                add_item(&s);
-                s
-            },
-        );
-    } else {
-        let page = page.parse::<(NaiveDateTime, String)>(&state.cursors)?;
-        let limit = page.limit;
-        let items = state
-            .db
-            .run(move |conn| {
-                let rows = store::list_public(conn, &f, page.after, limit + 1)?;
-                build_summaries(conn, &settings, rows)
-            })
-            .await?;
-        page_out = paginate(
-            items,
-            limit,
-            &state.cursors,
-            |s| (s.published_at.map(naive).unwrap_or_default(), s.id.clone()),
-            |s| {
-                add_item(&s);
-                s
-            },
-        );
-    }
-    caching::respond(
-        &req,
-        &state.settings,
-        &page_out,
-        CacheInfo::new(keys).modified(modified),
-    )
+    caching::cached(&req, &state.settings, &state.cache, &state.db, || async {
+        let q = filter.q.clone().filter(|q| !q.trim().is_empty());
+        let settings = state.settings.clone();
+        let page_out: Page<ArticleSummary>;
+        let mut keys = vec!["articles".to_owned()];
+        if let Some(tag) = &f.tag {
+            keys.push(format!("articles:tag:{tag}"));
+        }
+        if let Some(author) = &f.author {
+            keys.push(format!("articles:author:{author}"));
+        }
+        if q.is_some() {
+            keys.push("search".to_owned());
+        }
+        let mut modified = Vec::new();
+        let mut add_item = |s: &ArticleSummary| {
+            keys.extend(summary_keys(s));
+            modified.push(s.published_at.map_or(s.updated_at, |p| p.max(s.updated_at)));
+        };
+        if let Some(q) = q {
+            let page = page.parse::<(f64, NaiveDateTime, String)>(&state.cursors)?;
+            let limit = page.limit;
+            // A search ranks up to 2,000 matches: only a few run at once, so distinct searches
+            // cannot take memory and CPU in proportion to the archive times the clients.
+            let _turn = tokio::time::timeout(SEARCH_WAIT, state.searches.clone().acquire_owned())
+                .await
+                .map_err(|_| ApiError::Busy {
+                    detail: "Too many searches at once; try again shortly".into(),
+                    retry_after_secs: 1,
+                })?
+                .map_err(ApiError::internal)?;
+            let items = state
+                .db
+                .run(move |conn| {
+                    let hits = store::search_public(conn, &q, &f, page.after, limit + 1)?;
+                    let keys: Vec<_> = hits
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.score,
+                                h.summary.published_at.unwrap_or_default(),
+                                h.summary.id.clone(),
+                            )
+                        })
+                        .collect();
+                    let rows = hits.into_iter().map(|h| h.summary).collect();
+                    Ok(build_summaries(conn, &settings, rows)?
+                        .into_iter()
+                        .zip(keys)
+                        .collect::<Vec<_>>())
+                })
+                .await?;
+            page_out = paginate(
+                items,
+                limit,
+                &state.cursors,
+                |(_, k)| k.clone(),
+                |(s, _)| {
+                    add_item(&s);
+                    s
+                },
+            );
+        } else {
+            let page = page.parse::<(NaiveDateTime, String)>(&state.cursors)?;
+            let limit = page.limit;
+            let items = state
+                .db
+                .run(move |conn| {
+                    let rows = store::list_public(conn, &f, page.after, limit + 1)?;
+                    build_summaries(conn, &settings, rows)
+                })
+                .await?;
+            page_out = paginate(
+                items,
+                limit,
+                &state.cursors,
+                |s| (s.published_at.map(naive).unwrap_or_default(), s.id.clone()),
+                |s| {
+                    add_item(&s);
+                    s
+                },
+            );
+        }
+        Ok(Fresh::Cacheable(
+            page_out,
+            CacheInfo::new(keys).modified(modified),
+        ))
+    })
+    .await
 }
 
 /// One published article by slug, with everything a page needs. A former slug answers 301
@@ -1485,42 +1553,48 @@ pub async fn get_article(
     let slug = slug.into_inner();
     let settings = state.settings.clone();
     enum Found {
-        Article(Box<ArticleDto>),
+        Article(Box<ArticleDto>, Option<NaiveDateTime>),
         Moved(String, String),
     }
-    let found = state
-        .db
-        .run(move |conn| {
-            let at = now();
-            if let Some(row) = store::find_by_slug(conn, &slug)? {
-                return if row.is_public(at) {
-                    Ok(Found::Article(Box::new(build_one(conn, &settings, row)?)))
-                } else {
-                    Err(StoreError::NotFound)
-                };
+    caching::cached(&req, &state.settings, &state.cache, &state.db, || async {
+        let found = state
+            .db
+            .run(move |conn| {
+                let at = now();
+                if let Some(row) = store::find_by_slug(conn, &slug)? {
+                    return if row.is_public(at) {
+                        let mut dto = build_one(conn, &settings, row)?;
+                        let (site, site_changed) = crate::site::read(conn, &settings)?;
+                        dto.structured_data = Some(crate::feeds::jsonld::news_article(&dto, &site));
+                        Ok(Found::Article(Box::new(dto), site_changed))
+                    } else {
+                        Err(StoreError::NotFound)
+                    };
+                }
+                match store::find_by_old_slug(conn, &slug)? {
+                    Some(row) if row.is_public(at) => Ok(Found::Moved(row.id, row.slug)),
+                    _ => Err(StoreError::NotFound),
+                }
+            })
+            .await
+            .map_err(ApiError::naming("article"))?;
+        Ok(match found {
+            Found::Article(dto, site_changed) => {
+                // `structured_data` names the site (publisher, language): `site` purges it too.
+                let keys = surrogate_keys(&dto).into_iter().chain(["site".to_owned()]);
+                let info = CacheInfo::new(keys)
+                    .modified([last_modified(&dto)])
+                    .modified(site_changed.map(utc));
+                Fresh::Cacheable(dto, info)
             }
-            match store::find_by_old_slug(conn, &slug)? {
-                Some(row) if row.is_public(at) => Ok(Found::Moved(row.id, row.slug)),
-                _ => Err(StoreError::NotFound),
-            }
+            Found::Moved(id, current) => Fresh::Uncached(
+                HttpResponse::MovedPermanently()
+                    .insert_header((header::LOCATION, format!("/api/v1/articles/{current}")))
+                    .insert_header((header::CACHE_CONTROL, caching::cache_control(&state.settings)))
+                    .insert_header(("Surrogate-Key", format!("article:{id}")))
+                    .finish(),
+            ),
         })
-        .await
-        .map_err(ApiError::naming("article"))?;
-    match found {
-        Found::Article(dto) => {
-            let info = CacheInfo::new(surrogate_keys(&dto)).modified([last_modified(&dto)]);
-            caching::respond(&req, &state.settings, &*dto, info)
-        }
-        Found::Moved(id, current) => Ok(HttpResponse::MovedPermanently()
-            .insert_header((header::LOCATION, format!("/api/v1/articles/{current}")))
-            .insert_header((
-                header::CACHE_CONTROL,
-                format!(
-                    "public, max-age={}, stale-while-revalidate={}",
-                    state.settings.cache_max_age, state.settings.cache_stale_while_revalidate
-                ),
-            ))
-            .insert_header(("Surrogate-Key", format!("article:{id}")))
-            .finish()),
-    }
+    })
+    .await
 }

@@ -526,7 +526,7 @@ async fn a_publish_is_delivered_signed_with_standard_webhooks_headers_and_logged
     assert!(
         keys.contains(&"articles")
             && keys.contains(&format!("article:{article_id}").as_str())
-            && keys.contains(&"tag:harbour"),
+            && keys.contains(&"articles:tag:harbour"),
         "{keys:?}"
     );
 
