@@ -100,6 +100,20 @@ pub struct Settings {
     pub comments_per_minute: u32,
     /// Lifetime of a comment challenge token.
     pub comment_challenge_ttl: Duration,
+    /// Longest a webhook delivery may take, connecting included (`MASTHEAD_WEBHOOK_TIMEOUT`).
+    pub webhook_timeout: Duration,
+    /// First retry delay of a failed delivery; each next one doubles, with jitter.
+    pub webhook_retry_base: Duration,
+    /// Attempts of a delivery before it is `failed`.
+    pub webhook_max_attempts: u32,
+    /// Webhook targets on loopback, link-local or private addresses are allowed in production.
+    pub webhook_allow_private: bool,
+    /// Whether this process runs the delivery worker and the scheduler.
+    pub webhook_worker: bool,
+    /// How often the worker looks for new events and due retries.
+    pub webhook_poll_interval: Duration,
+    /// How often due scheduled articles are looked for (the bound on their event's delay).
+    pub scheduler_interval: Duration,
 }
 
 impl Settings {
@@ -241,6 +255,21 @@ impl Settings {
                 "MASTHEAD_COMMENT_CHALLENGE_TTL_SECS",
                 600,
             )?),
+            webhook_timeout: parse_secs(&get, "MASTHEAD_WEBHOOK_TIMEOUT", 10.0)?,
+            webhook_retry_base: parse_secs(&get, "MASTHEAD_WEBHOOK_RETRY_BASE", 30.0)?,
+            webhook_max_attempts: match parse_num(&get, "MASTHEAD_WEBHOOK_MAX_ATTEMPTS", 8u32)? {
+                n @ 1..=100 => n,
+                _ => {
+                    return Err(invalid(
+                        "MASTHEAD_WEBHOOK_MAX_ATTEMPTS",
+                        "must be between 1 and 100",
+                    ));
+                }
+            },
+            webhook_allow_private: parse_bool(&get, "MASTHEAD_WEBHOOK_ALLOW_PRIVATE", false)?,
+            webhook_worker: parse_bool(&get, "MASTHEAD_WEBHOOK_WORKER", true)?,
+            webhook_poll_interval: parse_secs(&get, "MASTHEAD_WEBHOOK_POLL_INTERVAL", 1.0)?,
+            scheduler_interval: parse_secs(&get, "MASTHEAD_SCHEDULER_INTERVAL", 5.0)?,
         })
     }
 
@@ -384,6 +413,24 @@ fn parse_bytes(
         .ok_or_else(|| invalid(name, format!("`{raw}` is not a size like 536870912 or 512MiB")))
 }
 
+/// A duration in seconds, fractions allowed (`0.5`), more than zero and at most a day.
+fn parse_secs(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: f64,
+) -> Result<Duration, ConfigError> {
+    let secs = match get(name) {
+        None => default,
+        Some(raw) => raw
+            .parse::<f64>()
+            .map_err(|_| invalid(name, format!("`{raw}` is not a number of seconds")))?,
+    };
+    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) {
+        return Err(invalid(name, "must be more than 0 and at most 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
 fn parse_num<T: std::str::FromStr>(
     get: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -479,5 +526,23 @@ mod tests {
         let s = settings(&[("MASTHEAD_IMAGE_RATIOS", "4:3, 1:1,4:3")]).expect("valid");
         assert_eq!(s.image_ratios, vec![(4, 3), (1, 1)]);
         assert!(settings(&[("MASTHEAD_MAX_IMAGE_PIXELS", "-1")]).is_err());
+    }
+
+    #[test]
+    fn webhook_durations_take_fractions_of_a_second() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(s.webhook_retry_base, Duration::from_secs(30));
+        assert_eq!(s.webhook_timeout, Duration::from_secs(10));
+        assert_eq!(s.scheduler_interval, Duration::from_secs(5));
+        assert_eq!(s.webhook_max_attempts, 8);
+        let s = settings(&[("MASTHEAD_WEBHOOK_RETRY_BASE", "0.25")]).expect("valid");
+        assert_eq!(s.webhook_retry_base, Duration::from_millis(250));
+        for bad in ["0", "-1", "soon", "NaN", "inf"] {
+            assert!(
+                settings(&[("MASTHEAD_WEBHOOK_RETRY_BASE", bad)]).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(settings(&[("MASTHEAD_WEBHOOK_MAX_ATTEMPTS", "0")]).is_err());
     }
 }

@@ -41,6 +41,8 @@ pub struct AppState {
     pub comment_limiter: KeyedLimiter,
     /// Image bytes (originals and renditions) and the locks that generate each rendition once.
     pub media: Arc<crate::images::Media>,
+    /// Wakes this process's webhook worker (a ping or a redelivery is sent at once).
+    pub webhooks: crate::webhooks::Wakeup,
     /// Serialized public responses, purged by every committed write of this process.
     pub cache: Arc<ResponseCache>,
     /// Turns for full-text searches (`MASTHEAD_SEARCH_CONCURRENCY`).
@@ -90,6 +92,7 @@ impl AppState {
                 std::time::Duration::from_secs(60),
             ),
             media: Arc::new(crate::images::Media::from_settings(&settings)),
+            webhooks: crate::webhooks::Wakeup::default(),
             db,
             settings,
         })
@@ -151,6 +154,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     use crate::images::{http as images, media};
     use crate::tags::http as tags;
     use crate::users::http as users;
+    use crate::webhooks::http as webhooks;
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
@@ -209,7 +213,16 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
                 .service(images::admin_get_image)
                 .service(images::update_image)
                 .service(images::delete_image)
-                .service(images::get_image),
+                .service(images::get_image)
+                .service(webhooks::create_webhook)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::get_webhook)
+                .service(webhooks::update_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::ping_webhook)
+                .service(webhooks::list_deliveries)
+                .service(webhooks::get_delivery)
+                .service(webhooks::redeliver),
         );
 }
 
@@ -251,6 +264,15 @@ pub struct Application {
     port: u16,
     server: Server,
     media: Arc<crate::images::Media>,
+    /// The webhook worker and the scheduler, started with the server and stopped with it.
+    background: Option<Background>,
+}
+
+/// What the background tasks need; they run on the server's own runtime.
+struct Background {
+    db: Db,
+    settings: Arc<Settings>,
+    wakeup: crate::webhooks::Wakeup,
 }
 
 impl Application {
@@ -279,6 +301,11 @@ impl Application {
         let settings = Arc::new(crate::auth::dev_secret::apply(settings, &db)?);
         let state = web::Data::new(AppState::new(settings.clone(), db)?);
         let media = state.media.clone();
+        let background = settings.webhook_worker.then(|| Background {
+            db: state.db.clone(),
+            settings: settings.clone(),
+            wakeup: state.webhooks.clone(),
+        });
         bootstrap_admin(&state.settings, &mut *state.db.get()?, &state.passwords)?;
         let metrics = web::Data::new(Metrics::default());
         let spec_json = web::Data::new(openapi_json());
@@ -325,7 +352,12 @@ impl Application {
             },
             10,
         )?;
-        Ok(Application { port, server, media })
+        Ok(Application {
+            port,
+            server,
+            media,
+            background,
+        })
     }
 
     /// The port actually bound (useful with port 0 in tests).
@@ -344,9 +376,27 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (SIGINT/SIGTERM trigger a graceful shutdown).
+    /// Serves until stopped (SIGINT/SIGTERM trigger a graceful shutdown). The webhook worker
+    /// and the scheduler run alongside (unless `MASTHEAD_WEBHOOK_WORKER=false`) and stop with
+    /// the server; whatever they had not finished is in the database for the next start.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let mut tasks = Vec::new();
+        if let Some(bg) = self.background {
+            let worker =
+                crate::webhooks::worker::Worker::new(bg.db.clone(), bg.settings.clone(), bg.wakeup.clone())
+                    .map_err(|e| std::io::Error::other(format!("webhook worker: {e}")))?;
+            tasks.push(actix_web::rt::spawn(worker.run()));
+            tasks.push(actix_web::rt::spawn(crate::scheduler::run(
+                bg.db,
+                bg.settings,
+                bg.wakeup,
+            )));
+        }
+        let result = self.server.await;
+        for task in tasks {
+            task.abort();
+        }
+        result
     }
 }
 

@@ -724,6 +724,8 @@ async fn run_mutation(
     let (etag, dto) = state
         .db
         .write(move |conn| {
+            // A scheduled article whose time has come says so before this save's own events.
+            crate::scheduler::fire_due_in(conn, &settings, Some(&id))?;
             let by = principal.user_id.clone();
             let (before, row) = store::mutate(
                 conn,
@@ -753,6 +755,17 @@ fn article_events(caused: &[EventType], dto: &ArticleDto) -> Result<Vec<NewEvent
         .iter()
         .map(|t| NewEvent::new(*t, format!("article:{}", dto.id), dto, keys.clone()))
         .collect()
+}
+
+/// The `article.published` event of a scheduled article whose time has come, carrying the
+/// article as the admin API shows it (the scheduler records it).
+pub(crate) fn scheduled_publish_events(
+    conn: &mut DbConn,
+    settings: &Settings,
+    row: ArticleRow,
+) -> Result<Vec<NewEvent>, StoreError> {
+    let dto = build_one(conn, settings, row)?;
+    article_events(&[EventType::ArticlePublished], &dto)
 }
 
 /// Create an article (contributor+). It starts as a draft; the caller is its author unless
@@ -980,9 +993,11 @@ pub async fn delete_article(
     let id = id.into_inner();
     let principal = auth.principal.clone();
     let if_match = if_match(&req);
+    let settings = state.settings.clone();
     state
         .db
         .write(move |conn| {
+            crate::scheduler::fire_due_in(conn, &settings, Some(&id))?;
             let gone = store::delete(conn, &id, if_match.as_deref(), |cur| may_edit(&principal, cur))?;
             let data = serde_json::json!({"id": gone.id, "slug": gone.slug, "status": gone.status});
             // Every list, search and tag count may have shown it.

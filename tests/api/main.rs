@@ -20,3 +20,4 @@ mod response_cache;
 mod restart;
 mod site;
 mod tags;
+mod webhooks;

@@ -1,0 +1,64 @@
+//! The scheduler: an article whose `publish_at` has passed is public from that moment (worked
+//! out at read time), and this task makes it say so: it marks the article published and records
+//! `article.published` once, within `MASTHEAD_SCHEDULER_INTERVAL`, whether or not anyone read
+//! it, with any number of instances (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer).
+
+pub mod store;
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::db::{Db, DbConn, StoreError};
+use crate::error::ApiError;
+use crate::events::{self, EventType};
+use crate::time::now;
+use crate::webhooks::Wakeup;
+
+/// Articles handled per transaction.
+const BATCH: i64 = 100;
+
+/// Runs until the task is dropped (the server stopping aborts it).
+pub async fn run(db: Db, settings: Arc<Settings>, wakeup: Wakeup) {
+    loop {
+        match fire_due(&db, settings.clone()).await {
+            Ok(0) => tokio::time::sleep(settings.scheduler_interval).await,
+            // A full batch: there may be more, go again at once.
+            Ok(n) if n as i64 >= BATCH => wakeup.wake(),
+            Ok(_) => {
+                wakeup.wake();
+                tokio::time::sleep(settings.scheduler_interval).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduler round failed; trying again next interval");
+                tokio::time::sleep(settings.scheduler_interval).await;
+            }
+        }
+    }
+}
+
+/// One round: every due scheduled article becomes published, with its event. Returns how many
+/// events it recorded.
+pub async fn fire_due(db: &Db, settings: Arc<Settings>) -> Result<usize, ApiError> {
+    db.write(move |conn| fire_due_in(conn, &settings, None)).await
+}
+
+/// Inside a write transaction: publishes the due scheduled articles (or only `only`, if it is
+/// due), recording `article.published` for each. Article saves call it for their article first,
+/// so a save just after the due time sees the published event before its own.
+pub fn fire_due_in(conn: &mut DbConn, settings: &Settings, only: Option<&str>) -> Result<usize, StoreError> {
+    let due = store::claim_due(conn, now(), only, BATCH)?;
+    let mut fired = 0;
+    for id in due {
+        let row = store::mark_published(conn, &id)?;
+        // A save that set a time already past announced the article itself: no second event.
+        let subject = format!("article:{id}");
+        if store::last_transition(conn, &subject)?.as_deref() == Some(EventType::ArticlePublished.as_str()) {
+            continue;
+        }
+        let caused = crate::articles::http::scheduled_publish_events(conn, settings, row)?;
+        events::record(conn, caused)?;
+        tracing::info!(article = %id, "scheduled article published");
+        fired += 1;
+    }
+    Ok(fired)
+}
