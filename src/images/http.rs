@@ -1,13 +1,12 @@
-//! The images JSON API: admin upload, edit, delete, search (`/api/v1/admin/images`), public
-//! metadata (`/api/v1/images/{id}`), and the public DTO other modules embed.
-//! Over 700 lines: the multipart form parsing belongs in its own module, planned with the photo
-//! desk's embedded-metadata work (issue #14), which rewrites that parsing.
+//! The images JSON API: admin upload, edit, delete, search and usage (`/api/v1/admin/images`),
+//! public metadata (`/api/v1/images/{id}`, 410 once withdrawn), and the public DTO other
+//! modules embed. The upload form is parsed in `form`, the field rules are in `meta`, what the
+//! file carries is read in `embedded`.
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use futures_util::StreamExt;
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
@@ -17,6 +16,9 @@ use crate::config::Settings;
 use crate::db::StoreError;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::events::{self, EventType, NewEvent};
+use crate::images::embedded::Embedded;
+use crate::images::form::{UploadForm, check_focal};
+use crate::images::meta;
 use crate::images::process::{self, ImageProblem};
 use crate::images::storage::StorageKey;
 use crate::images::store::{self, ImageChanges, ImageRow, NewImage};
@@ -88,10 +90,48 @@ pub struct ImageDto {
     pub alt_text: Option<String>,
     #[schema(example = "© 2026 AFP")]
     pub copyright: Option<String>,
+    /// The photographer.
+    #[schema(example = "Saul Loeb")]
+    pub creator: Option<String>,
+    /// The licence terms as the agency states them.
+    #[schema(example = "Editorial use only. No archive.")]
+    pub usage_terms: Option<String>,
+    /// How the image was made: an IPTC NewsCodes digital source type URI (e.g. for
+    /// AI-generated images, `…/trainedAlgorithmicMedia`).
+    #[schema(example = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture")]
+    pub digital_source_type: Option<String>,
+    /// When the picture was taken.
+    pub taken_at: Option<DateTime<Utc>>,
+    /// When the licence ends: from then on the image is withdrawn.
+    pub rights_expire_at: Option<DateTime<Utc>>,
+    /// True once `rights_expire_at` has passed: its files and public metadata then answer 410
+    /// and articles show it as `image: null, withdrawn: true`, so only admin responses (and an
+    /// upload whose rights already expired) show `true`.
+    pub withdrawn: bool,
     pub focal_point: FocalPoint,
     pub renditions: Renditions,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Admin responses only: what was read from the file's embedded metadata at upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<Embedded>,
+}
+
+/// Whether the image's rights have expired at `at` (it is then withdrawn from public reads).
+pub fn is_withdrawn(row: &ImageRow, at: NaiveDateTime) -> bool {
+    row.rights_expire_at.is_some_and(|end| end <= at)
+}
+
+/// The admin view: the public one plus `embedded`.
+pub fn to_admin(row: &ImageRow, settings: &Settings) -> ImageDto {
+    let mut dto = to_public(row, settings);
+    dto.embedded = Some(
+        row.embedded
+            .as_deref()
+            .and_then(|e| serde_json::from_str(e).ok())
+            .unwrap_or_default(),
+    );
+    dto
 }
 
 /// The public view of an image: metadata plus absolute rendition URLs built from
@@ -133,6 +173,12 @@ pub fn to_public(row: &ImageRow, settings: &Settings) -> ImageDto {
         source: row.source.clone(),
         alt_text: row.alt_text.clone(),
         copyright: row.copyright.clone(),
+        creator: row.creator.clone(),
+        usage_terms: row.usage_terms.clone(),
+        digital_source_type: row.digital_source_type.clone(),
+        taken_at: row.taken_at.map(crate::time::utc),
+        rights_expire_at: row.rights_expire_at.map(crate::time::utc),
+        withdrawn: is_withdrawn(row, crate::time::now()),
         focal_point: FocalPoint {
             x: row.focal_x,
             y: row.focal_y,
@@ -144,11 +190,13 @@ pub fn to_public(row: &ImageRow, settings: &Settings) -> ImageDto {
         },
         created_at: crate::time::utc(row.created_at),
         updated_at: crate::time::utc(row.updated_at),
+        embedded: None,
     }
 }
 
 /// The multipart form of an upload (documentation of the request body). Text fields may not
-/// hold control characters other than line feeds.
+/// hold control characters other than line feeds. A metadata field left out is read from the
+/// file's embedded XMP/IPTC (PRODUCT.md §3a); a field sent empty means "none".
 #[derive(ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
@@ -171,6 +219,25 @@ pub struct ImageUpload {
     /// Copyright notice (at most 300 characters).
     #[schema(max_length = 300, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     copyright: Option<String>,
+    /// The photographer, e.g. "Saul Loeb" (at most 200 characters).
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    creator: Option<String>,
+    /// Licence terms (at most 1000 characters).
+    #[schema(max_length = 1000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    usage_terms: Option<String>,
+    /// An IPTC NewsCodes digital source type URI
+    /// (`http://cv.iptc.org/newscodes/digitalsourcetype/<code>`); anything else is a 422.
+    #[schema(
+        max_length = 200,
+        example = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+    )]
+    digital_source_type: Option<String>,
+    /// When the picture was taken (RFC 3339).
+    #[schema(value_type = String, format = DateTime)]
+    taken_at: Option<String>,
+    /// When the licence ends (RFC 3339); a time already past stores the image withdrawn.
+    #[schema(value_type = String, format = DateTime)]
+    rights_expire_at: Option<String>,
     /// Focal point, 0–1 from the left (default 0.5 when the field is left out).
     #[schema(value_type = f64, required = false, minimum = 0.0, maximum = 1.0)]
     focal_x: Option<f64>,
@@ -198,6 +265,24 @@ pub struct UpdateImage {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 300, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     pub copyright: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    pub creator: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    pub usage_terms: Option<Option<String>>,
+    /// An IPTC NewsCodes digital source type URI; anything else is a 422.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 200, example = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia")]
+    pub digital_source_type: Option<Option<String>>,
+    /// RFC 3339.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub taken_at: Option<Option<String>>,
+    /// RFC 3339. Moving it into the future (or clearing it) brings a withdrawn image back.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub rights_expire_at: Option<Option<String>>,
     pub focal_point: Option<FocalPoint>,
 }
 
@@ -210,162 +295,29 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ImageSearch {
-    /// Words to find in caption, credit or source (case-insensitive).
+    /// Words to find in caption, credit, source, creator, copyright, usage terms or digital
+    /// source type (case-insensitive).
     #[param(example = "AFP")]
     pub q: Option<String>,
+    /// Only images whose rights end before this time (RFC 3339), withdrawn ones included,
+    /// soonest first.
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-31T00:00:00Z")]
+    pub expiring_before: Option<String>,
 }
 
-// --- validation ---------------------------------------------------------------------------
-
-const TEXT_LIMITS: [(&str, usize); 5] = [
-    ("caption", 2000),
-    ("credit", 200),
-    ("source", 200),
-    ("alt_text", 1000),
-    ("copyright", 300),
-];
-
-/// Trims a metadata text; empty means none. Too long or with control characters is refused.
-fn clean_text(field: &str, raw: &str) -> Result<Option<String>, FieldError> {
-    let max = TEXT_LIMITS
-        .iter()
-        .find(|(name, _)| *name == field)
-        .map_or(200, |(_, max)| *max);
-    let text = raw.trim();
-    if text.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    if text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(FieldError::new(field, "must not contain control characters"));
-    }
-    Ok((!text.is_empty()).then(|| text.to_owned()))
-}
-
-fn check_focal(field: &str, value: f64) -> Result<f64, FieldError> {
-    if value.is_finite() && (0.0..=1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(FieldError::new(field, "must be a number from 0 to 1"))
-    }
-}
-
-/// The metadata fields of an upload, validated.
-#[derive(Debug, Default)]
-struct UploadMeta {
-    caption: Option<String>,
-    credit: Option<String>,
-    source: Option<String>,
-    alt_text: Option<String>,
-    copyright: Option<String>,
-    focal_x: Option<f64>,
-    focal_y: Option<f64>,
-}
-
-impl UploadMeta {
-    fn set(&mut self, name: &str, value: &str, errors: &mut Vec<FieldError>) {
-        let text = |errors: &mut Vec<FieldError>| match clean_text(name, value) {
-            Ok(v) => v,
-            Err(e) => {
-                errors.push(e);
-                None
-            }
-        };
-        let focal = |errors: &mut Vec<FieldError>| match value.trim().parse::<f64>() {
-            Ok(v) => match check_focal(name, v) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    errors.push(e);
-                    None
-                }
-            },
-            Err(_) => {
-                errors.push(FieldError::new(name, "must be a number from 0 to 1"));
-                None
-            }
-        };
-        match name {
-            "caption" => self.caption = text(errors),
-            "credit" => self.credit = text(errors),
-            "source" => self.source = text(errors),
-            "alt_text" => self.alt_text = text(errors),
-            "copyright" => self.copyright = text(errors),
-            "focal_x" => self.focal_x = focal(errors),
-            "focal_y" => self.focal_y = focal(errors),
-            other => errors.push(FieldError::new(
-                other,
-                "unknown field; send file, caption, credit, source, alt_text, copyright, focal_x, focal_y",
-            )),
-        }
-    }
-}
-
-fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
-    use actix_multipart::MultipartError as E;
-    match err {
-        E::ContentTypeMissing | E::ContentTypeParse | E::ContentTypeIncompatible | E::BoundaryMissing => {
-            ApiError::UnsupportedMediaType("Send the image as multipart/form-data with a `file` field".into())
-        }
-        other => ApiError::BadRequest(format!("Could not read the multipart body: {other}")),
-    }
-}
-
-/// Reads the multipart body: the `file` field streamed into memory with the byte limit enforced
-/// as it arrives (413 as soon as it is exceeded), metadata fields up to 16 KiB each.
-async fn read_upload(
-    mut payload: Multipart,
-    max_bytes: usize,
-    declared: Option<usize>,
-) -> Result<(Vec<u8>, UploadMeta), ApiError> {
-    let mut file: Option<Vec<u8>> = None;
-    let mut meta = UploadMeta::default();
-    let mut errors = Vec::new();
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(multipart_error)?;
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "file" {
-            if file.is_some() {
-                errors.push(FieldError::new("file", "send exactly one file"));
-            }
-            // Sized from the declared body length (already checked against the limit) so the
-            // buffer is not regrown and copied on the way up.
-            let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(max_bytes));
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(multipart_error)?;
-                if bytes.len() + chunk.len() > max_bytes {
-                    return Err(ApiError::PayloadTooLarge(format!(
-                        "The image exceeds the upload limit of {max_bytes} bytes"
-                    )));
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            file = Some(bytes);
-        } else {
-            let value = match field.bytes(16 * 1024).await {
-                Ok(Ok(v)) => v,
-                Ok(Err(e)) => return Err(multipart_error(e)),
-                Err(_) => {
-                    errors.push(FieldError::new(name, "is too long"));
-                    continue;
-                }
-            };
-            match std::str::from_utf8(&value) {
-                Ok(text) => meta.set(&name, text, &mut errors),
-                Err(_) => errors.push(FieldError::new(name, "must be UTF-8 text")),
-            }
-        }
-    }
-    match file {
-        None => errors.push(FieldError::new("file", "is required")),
-        Some(ref f) if f.is_empty() => errors.push(FieldError::new("file", "is empty")),
-        _ => {}
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    Ok((file.unwrap_or_default(), meta))
+/// An article that uses an image.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ImageUsage {
+    pub id: String,
+    pub slug: String,
+    pub headline: String,
+    /// `draft`, `scheduled`, `published` or `archived` (a scheduled article whose time has come
+    /// is `published`).
+    #[schema(example = "published")]
+    pub status: String,
+    /// Where the article uses the image: `hero`, `body`, `seo` (its share image).
+    #[schema(example = json!(["hero", "body"]))]
+    pub used_in: Vec<String>,
 }
 
 fn image_problem(problem: ImageProblem) -> ApiError {
@@ -382,6 +334,20 @@ fn image_problem(problem: ImageProblem) -> ApiError {
 }
 
 const NOT_FOUND: &str = "image";
+
+/// The 410 of a withdrawn image (its rights expired), for its metadata and its files.
+pub fn withdrawn_problem() -> ApiError {
+    ApiError::Gone("The image is withdrawn: its rights expired (rights_expire_at)".into())
+}
+
+/// A cache lifetime that ends no later than the image's withdrawal, so no cache keeps serving
+/// it after `rights_expire_at` even if a purge is missed.
+pub fn max_age_until_withdrawn(row: &ImageRow, max_age: u64, now: NaiveDateTime) -> u64 {
+    match row.rights_expire_at {
+        Some(end) => u64::try_from((end - now).num_seconds()).unwrap_or(0).min(max_age),
+        None => max_age,
+    }
+}
 
 /// Ids are UUIDs; anything else (including path tricks) names no image.
 pub fn parse_id(raw: &str) -> Result<String, ApiError> {
@@ -434,8 +400,9 @@ pub async fn upload_image(
             "The upload exceeds the limit of {max_bytes} bytes"
         )));
     }
-    let (bytes, meta) = read_upload(payload, max_bytes, declared).await?;
-    let checked = check_under_budget(&state, bytes).await?;
+    let (bytes, form) = crate::images::form::read_upload(payload, max_bytes, declared).await?;
+    let mut checked = check_under_budget(&state, bytes).await?;
+    let fields = merge(&form, &mut checked.embedded);
     let sha256 = hex::encode(Sha256::digest(&checked.stored));
     let id = crate::time::new_id();
     let key_raw = format!("originals/{id}.{}", checked.kind.extension());
@@ -449,13 +416,19 @@ pub async fn upload_image(
         bytes: i64::try_from(checked.stored.len()).map_err(ApiError::internal)?,
         sha256,
         storage_key: key_raw,
-        caption: meta.caption,
-        credit: meta.credit,
-        source: meta.source,
-        alt_text: meta.alt_text,
-        copyright: meta.copyright,
-        focal_x: meta.focal_x.unwrap_or(0.5),
-        focal_y: meta.focal_y.unwrap_or(0.5),
+        caption: fields.text("caption"),
+        credit: fields.text("credit"),
+        source: fields.text("source"),
+        alt_text: fields.text("alt_text"),
+        copyright: fields.text("copyright"),
+        creator: fields.text("creator"),
+        usage_terms: fields.text("usage_terms"),
+        digital_source_type: fields.text("digital_source_type"),
+        taken_at: fields.taken_at,
+        rights_expire_at: form.rights_expire_at.flatten(),
+        embedded: serde_json::to_string(&checked.embedded).ok(),
+        focal_x: form.focal_x.unwrap_or(0.5),
+        focal_y: form.focal_y.unwrap_or(0.5),
         created_by: auth.principal.user_id.clone(),
         created_at: now,
         updated_at: now,
@@ -465,7 +438,7 @@ pub async fn upload_image(
         .db
         .write(move |conn| save_new_image(conn, media.store.as_ref(), &key, &checked.stored, new.clone()))
         .await?;
-    let dto = to_public(&row, &state.settings);
+    let dto = to_admin(&row, &state.settings);
     if created {
         Ok(HttpResponse::Created()
             .insert_header((header::LOCATION, format!("/api/v1/admin/images/{}", row.id)))
@@ -473,6 +446,53 @@ pub async fn upload_image(
     } else {
         Ok(HttpResponse::Ok().json(dto))
     }
+}
+
+/// The text fields and `taken_at` an upload ends up with.
+struct Merged {
+    texts: Vec<(&'static str, Option<String>)>,
+    taken_at: Option<NaiveDateTime>,
+}
+
+impl Merged {
+    fn text(&self, name: &str) -> Option<String> {
+        self.texts
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.clone())
+    }
+}
+
+/// Each field from the form when it was sent (even empty: "none"), else from the file; marks
+/// in `embedded` the values read from the file that the form overrode (`used: false`).
+fn merge(form: &UploadForm, embedded: &mut Embedded) -> Merged {
+    fn overridden(embedded: &mut Embedded, name: &str) {
+        if let Some(field) = embedded.fields.get_mut(name) {
+            field.used = false;
+        }
+    }
+    let mut texts = Vec::new();
+    for (name, _) in meta::TEXT_LIMITS {
+        let value = match form.text(name) {
+            Some(sent) => {
+                overridden(embedded, name);
+                sent.clone()
+            }
+            None => embedded.value(name).map(str::to_owned),
+        };
+        texts.push((name, value));
+    }
+    let taken_at = match form.taken_at {
+        Some(sent) => {
+            overridden(embedded, "taken_at");
+            sent
+        }
+        None => embedded
+            .value("taken_at")
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.naive_utc()),
+    };
+    Merged { texts, taken_at }
 }
 
 /// Checks an upload under the memory budget. An image whose largest rendition would need more
@@ -565,14 +585,16 @@ pub fn save_new_image(
 
 /// Search images (contributors and up, to pick images for their drafts).
 ///
-/// Newest first; `q` finds words in caption, credit or source, case-insensitively.
+/// Newest first; `q` finds words in caption, credit, source, creator, copyright, usage terms or
+/// digital source type, case-insensitively. With `expiring_before`, only images whose rights
+/// end before that time (withdrawn ones included), soonest first: what is about to expire.
 #[utoipa::path(
     tag = "editorial",
     security(("bearerAuth" = ["contributor"])),
     params(ImageSearch, PageQuery),
     responses(
         (status = 200, body = Page<ImageDto>),
-        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad limit, cursor, q or expiring_before", body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -585,22 +607,119 @@ pub async fn list_images(
 ) -> Result<web::Json<Page<ImageDto>>, ApiError> {
     let page = query.parse::<(NaiveDateTime, String)>(&state.cursors)?;
     let limit = page.limit;
-    let q = search.into_inner().q;
-    if q.as_deref().is_some_and(|q| q.chars().count() > 200) {
+    let search = search.into_inner();
+    if search.q.as_deref().is_some_and(|q| q.chars().count() > 200) {
         return Err(ApiError::BadRequest("q must be at most 200 characters".into()));
     }
+    let expiring_before = match search.expiring_before.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            DateTime::parse_from_rfc3339(raw.trim())
+                .map(|t| t.naive_utc())
+                .map_err(|_| {
+                    ApiError::BadRequest(
+                        "expiring_before must be an RFC 3339 time such as 2026-12-31T00:00:00Z".into(),
+                    )
+                })?,
+        ),
+    };
+    let filter = store::ListFilter {
+        q: search.q,
+        expiring_before,
+    };
+    let by_expiry = filter.expiring_before.is_some();
     let rows = state
         .db
-        .run(move |conn| store::list(conn, q.as_deref(), page.after, limit))
+        .run(move |conn| store::list(conn, &filter, page.after, limit))
         .await?;
     let settings = state.settings.clone();
     Ok(web::Json(paginate(
         rows,
         limit,
         &state.cursors,
-        |r| (r.created_at, r.id.clone()),
-        |r| to_public(&r, &settings),
+        |r| match r.rights_expire_at.filter(|_| by_expiry) {
+            Some(at) => (at, r.id.clone()),
+            None => (r.created_at, r.id.clone()),
+        },
+        |r| to_admin(&r, &settings),
     )))
+}
+
+/// The articles that use an image (contributors and up): in the hero, a body block or as the
+/// share image, in any status, so the desk sees what a withdrawal or a deletion touches.
+#[utoipa::path(
+    tag = "editorial",
+    security(("bearerAuth" = ["contributor"])),
+    params(("id" = String, Path, description = "Image id"), PageQuery),
+    responses(
+        (status = 200, body = Page<ImageUsage>),
+        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such image", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/admin/images/{id}/usage")]
+pub async fn image_usage(
+    state: web::Data<AppState>,
+    _auth: Auth<ContributorRole>,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<ImageUsage>>, ApiError> {
+    let id = parse_id(&id)?;
+    let page = query.parse::<String>(&state.cursors)?;
+    let limit = page.limit;
+    let rows = state
+        .db
+        .run(move |conn| {
+            store::find(conn, &id)?;
+            let rows = store::usage(conn, &id, page.after, limit)?;
+            Ok((id, rows))
+        })
+        .await
+        .map_err(ApiError::naming(NOT_FOUND))?;
+    let (id, rows) = rows;
+    let at = crate::time::now();
+    Ok(web::Json(paginate(
+        rows,
+        limit,
+        &state.cursors,
+        |r| r.id.clone(),
+        |r| usage_of(&id, r, at),
+    )))
+}
+
+/// Where an article uses the image, from its parsed references (the query matched the id
+/// anywhere in the text).
+fn usage_of(image_id: &str, row: store::UsageRow, at: NaiveDateTime) -> ImageUsage {
+    let mut used_in = Vec::new();
+    let hero: Option<serde_json::Value> = row.hero.as_deref().and_then(|h| serde_json::from_str(h).ok());
+    if hero.as_ref().and_then(|h| h["image_id"].as_str()) == Some(image_id) {
+        used_in.push("hero".to_owned());
+    }
+    let body: Option<serde_json::Value> = serde_json::from_str(&row.body).ok();
+    let in_body = body.as_ref().and_then(|b| b.as_array()).is_some_and(|blocks| {
+        blocks
+            .iter()
+            .any(|b| b["type"] == "image" && b["image_id"].as_str() == Some(image_id))
+    });
+    if in_body {
+        used_in.push("body".to_owned());
+    }
+    if row.seo_og_image.as_deref() == Some(image_id) {
+        used_in.push("seo".to_owned());
+    }
+    let status = if row.status == "scheduled" && row.published_at.is_some_and(|p| p <= at) {
+        "published".to_owned()
+    } else {
+        row.status
+    };
+    ImageUsage {
+        id: row.id,
+        slug: row.slug,
+        headline: row.headline,
+        status,
+        used_in,
+    }
 }
 
 /// One image (contributors and up).
@@ -625,12 +744,15 @@ pub async fn admin_get_image(
         .run(move |conn| store::find(conn, &id))
         .await
         .map_err(ApiError::naming(NOT_FOUND))?;
-    Ok(web::Json(to_public(&row, &state.settings)))
+    Ok(web::Json(to_admin(&row, &state.settings)))
 }
 
 /// Edit an image's metadata (authors and up).
 ///
-/// Absent fields stay as they are; `null` or an empty string clears a text field.
+/// Absent fields stay as they are; `null` or an empty string clears a text field. A
+/// `rights_expire_at` in the past withdraws the image at once; moving it into the future (or
+/// clearing it) brings a withdrawn image back. Either way an `image.updated` event purges the
+/// `image:<id>` surrogate key.
 #[utoipa::path(
     tag = "editorial",
     security(("bearerAuth" = ["author"])),
@@ -652,25 +774,32 @@ pub async fn update_image(
     let id = parse_id(&id)?;
     let input = body.into_inner();
     let mut errors = Vec::new();
-    let mut text = |name: &str, value: Option<Option<String>>| -> Option<Option<String>> {
+    // Absent stays absent, null clears, a value is checked by `check` (errors collected).
+    fn field<T>(
+        value: Option<Option<String>>,
+        errors: &mut Vec<FieldError>,
+        check: impl Fn(&str) -> Result<Option<T>, FieldError>,
+    ) -> Option<Option<T>> {
         match value {
             None => None,
             Some(None) => Some(None),
-            Some(Some(raw)) => match clean_text(name, &raw) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    errors.push(e);
-                    None
-                }
-            },
+            Some(Some(raw)) => check(&raw).map_err(|e| errors.push(e)).ok(),
         }
-    };
+    }
+    let e = &mut errors;
+    let text = |name: &'static str| move |raw: &str| meta::check_text(name, raw);
+    let time = |name: &'static str| move |raw: &str| meta::check_time(name, raw);
     let mut changes = ImageChanges {
-        caption: text("caption", input.caption),
-        credit: text("credit", input.credit),
-        source: text("source", input.source),
-        alt_text: text("alt_text", input.alt_text),
-        copyright: text("copyright", input.copyright),
+        caption: field(input.caption, e, text("caption")),
+        credit: field(input.credit, e, text("credit")),
+        source: field(input.source, e, text("source")),
+        alt_text: field(input.alt_text, e, text("alt_text")),
+        copyright: field(input.copyright, e, text("copyright")),
+        creator: field(input.creator, e, text("creator")),
+        usage_terms: field(input.usage_terms, e, text("usage_terms")),
+        digital_source_type: field(input.digital_source_type, e, meta::check_digital_source_type),
+        taken_at: field(input.taken_at, e, time("taken_at")),
+        rights_expire_at: field(input.rights_expire_at, e, time("rights_expire_at")),
         ..ImageChanges::default()
     };
     if let Some(fp) = input.focal_point {
@@ -691,7 +820,7 @@ pub async fn update_image(
         .db
         .write(move |conn| {
             let row = store::update(conn, &id, changes.clone())?;
-            let image = to_public(&row, &settings);
+            let image = to_admin(&row, &settings);
             let keys = vec![format!("image:{}", row.id)];
             let event = NewEvent::new(EventType::ImageUpdated, format!("image:{}", row.id), &image, keys)?;
             events::record(conn, [event])?;
@@ -767,7 +896,9 @@ pub async fn delete_image(
             ("Cache-Control" = String, description = "public, max-age=MASTHEAD_CACHE_MAX_AGE, stale-while-revalidate=…"),
             ("Surrogate-Key" = String, description = "image:<id>")
         )),
-        (status = 304, description = "Not modified")
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such image", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Withdrawn: its rights expired (`rights_expire_at`)", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/images/{id}")]
@@ -782,11 +913,16 @@ pub async fn get_image(
         .run(move |conn| store::find(conn, &id))
         .await
         .map_err(ApiError::naming(NOT_FOUND))?;
+    let now = crate::time::now();
+    if is_withdrawn(&row, now) {
+        return Err(withdrawn_problem());
+    }
     let etag = format!("\"{}-{}\"", row.id, row.updated_at.and_utc().timestamp_micros());
     let last_modified = crate::time::utc(row.updated_at);
     let cache = format!(
         "public, max-age={}, stale-while-revalidate={}",
-        state.settings.cache_max_age, state.settings.cache_stale_while_revalidate
+        max_age_until_withdrawn(&row, u64::from(state.settings.cache_max_age), now),
+        state.settings.cache_stale_while_revalidate
     );
     let unchanged = crate::images::media::not_modified(&req, &etag, Some(last_modified));
     let mut res = if unchanged {

@@ -15,6 +15,7 @@ mod hardening;
 mod helpers;
 mod image_memory;
 mod images;
+mod photodesk;
 mod restart;
 mod site;
 mod tags;
