@@ -503,6 +503,123 @@ async fn status_of(app: &TestApp, path: &str) -> u16 {
 }
 
 #[actix_web::test]
+async fn an_image_is_withdrawn_at_rights_expire_at_and_back_when_the_rights_are_extended() {
+    let app = TestApp::spawn().await;
+    let editor = app.token_for("editor").await;
+    let image = uploaded(
+        &app,
+        &editor,
+        "both.jpg",
+        BOTH_JPG,
+        &[("rights_expire_at", &time_in(3600))],
+    )
+    .await;
+    let id = image["id"].as_str().unwrap().to_owned();
+    let original = path_of(&image["renditions"]["original"]);
+    let rendition = path_of(&image["renditions"]["widths"][0]["url"]);
+    let metadata = format!("/api/v1/images/{id}");
+    // Before expiry: served, but no cache may keep it past the expiry.
+    let res = app.get(&original).await;
+    res.assert_status(200);
+    let cache = res.header("cache-control").unwrap();
+    assert!(!cache.contains("immutable"), "{cache}");
+    let max_age: u64 = cache.rsplit("max-age=").next().unwrap().parse().unwrap();
+    assert!(max_age <= 3600, "{cache}");
+    assert_eq!(status_of(&app, &rendition).await, 200);
+
+    let article = crate::articles::published(
+        &app,
+        &editor,
+        &json!({
+            "headline": "Harbour bridge reopens",
+            "standfirst": "Crews finished overnight.",
+            "hero": {"image_id": id},
+            "body": [
+                {"type": "paragraph", "text": "The bridge reopened at dawn."},
+                {"type": "image", "image_id": id, "caption": "At dawn"}
+            ]
+        }),
+    )
+    .await;
+    let page_path = format!("/api/v1/articles/{}", article["slug"].as_str().unwrap());
+    let page = app.get(&page_path).await;
+    let keys = page.header("surrogate-key").unwrap();
+    assert!(keys.contains(&format!("image:{id}")), "{keys}");
+    let page = page.json();
+    assert_eq!(page["hero"]["image"]["credit"], "Saul Loeb/AFP");
+    assert_eq!(
+        page["seo"]["og_image"],
+        id.as_str(),
+        "the share image defaults to the hero"
+    );
+    assert!(
+        page["seo"]["og_image_url"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/media/{id}?w=")),
+        "{}",
+        page["seo"]
+    );
+    let html = page["body_html"].as_str().unwrap();
+    assert!(
+        html.contains("<span class=\"credit\">Saul Loeb/AFP</span> <span class=\"source\">AFP</span>"),
+        "{html}"
+    );
+
+    // The rights end: every public read of the image is 410, the article keeps its text.
+    let path = format!("/api/v1/admin/images/{id}");
+    let res = app
+        .patch(&path, &json!({"rights_expire_at": time_in(-60)}))
+        .bearer(&editor)
+        .send()
+        .await;
+    res.assert_status(200);
+    assert_eq!(res.json()["withdrawn"], true);
+    for p in [&original, &rendition, &metadata] {
+        let problem = app.get(p).await.assert_problem(410);
+        assert!(
+            problem["detail"].as_str().unwrap().contains("withdrawn"),
+            "{problem}"
+        );
+    }
+    let page = app.get(&page_path).await.json();
+    assert!(page["hero"]["image"].is_null(), "{}", page["hero"]);
+    assert_eq!(page["hero"]["withdrawn"], true);
+    assert!(page["body"][1]["image"].is_null());
+    assert_eq!(page["body"][1]["withdrawn"], true);
+    assert!(page["body"][0].get("withdrawn").is_none());
+    assert!(page["seo"]["og_image_url"].is_null());
+    let html = page["body_html"].as_str().unwrap();
+    assert!(html.contains("The bridge reopened at dawn."), "{html}");
+    assert!(!html.contains("<figure"), "{html}");
+    let list = app.get("/api/v1/articles").await.json();
+    assert_eq!(list["data"][0]["hero"]["withdrawn"], true);
+    assert!(list["data"][0]["hero"]["image"].is_null());
+    // The desk still sees it.
+    let admin = app
+        .request(actix_web::http::Method::GET, &path)
+        .bearer(&editor)
+        .send()
+        .await;
+    admin.assert_status(200);
+    assert_eq!(admin.json()["withdrawn"], true);
+
+    // Rights extended: back everywhere.
+    app.patch(&path, &json!({"rights_expire_at": time_in(86_400)}))
+        .bearer(&editor)
+        .send()
+        .await
+        .assert_status(200);
+    for p in [&original, &rendition, &metadata] {
+        assert_eq!(status_of(&app, p).await, 200, "{p}");
+    }
+    let page = app.get(&page_path).await.json();
+    assert_eq!(page["hero"]["image"]["id"], id.as_str());
+    assert!(page["hero"].get("withdrawn").is_none());
+    assert!(page["body_html"].as_str().unwrap().contains("<figure"));
+}
+
+#[actix_web::test]
 async fn the_withdrawal_happens_when_the_time_passes_without_any_write() {
     let app = TestApp::spawn().await;
     let token = app.token_for("author").await;
