@@ -17,7 +17,7 @@ use crate::db::schema::site_settings;
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::events::{self, EventType, NewEvent};
-use crate::http::caching::{self, CacheInfo};
+use crate::http::caching::{self, CacheInfo, Fresh};
 use crate::startup::AppState;
 use crate::time::{now, utc};
 
@@ -266,10 +266,13 @@ pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
 )]
 #[get("/site")]
 pub async fn get_site(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let settings = state.settings.clone();
-    let (site, latest) = state.db.run(move |conn| read(conn, &settings)).await?;
-    let info = CacheInfo::new(["site".to_owned()]).modified(latest.map(utc));
-    caching::respond(&req, &state.settings, &site, info)
+    caching::cached(&req, &state.settings, &state.cache, &state.db, || async {
+        let settings = state.settings.clone();
+        let (site, latest) = state.db.run(move |conn| read(conn, &settings)).await?;
+        let info = CacheInfo::new(["site".to_owned()]).modified(latest.map(utc));
+        Ok(Fresh::Cacheable(site, info))
+    })
+    .await
 }
 
 /// Change the site settings (admin).

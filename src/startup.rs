@@ -23,6 +23,7 @@ use crate::error::{self, ApiError};
 use crate::http::fallback::{RouteTable, not_found_or_not_allowed};
 use crate::http::health;
 use crate::http::middleware::{Metrics, standard_headers};
+use crate::http::response_cache::ResponseCache;
 use crate::openapi::ApiDoc;
 use crate::pagination::CursorCodec;
 use crate::ratelimit::KeyedLimiter;
@@ -40,12 +41,21 @@ pub struct AppState {
     pub comment_limiter: KeyedLimiter,
     /// Image bytes (originals and renditions) and the locks that generate each rendition once.
     pub media: Arc<crate::images::Media>,
+    /// Serialized public responses, purged by every committed write of this process.
+    pub cache: Arc<ResponseCache>,
 }
 
 impl AppState {
     pub fn new(settings: Arc<Settings>, db: Db) -> anyhow::Result<Self> {
         let secret = settings.jwt_secret_bytes();
+        let cache = Arc::new(ResponseCache::new(
+            settings.response_cache_bytes,
+            settings.response_cache_ttl,
+        ));
+        let purge = cache.clone();
+        db.after_commit(Box::new(move |keys| purge.purge(keys)));
         Ok(AppState {
+            cache,
             passwords: Arc::new(Passwords::new(settings.argon2_memory_kib)?),
             jwt: JwtKeys::new(secret, settings.access_token_ttl),
             cursors: CursorCodec::new(secret),

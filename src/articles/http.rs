@@ -23,7 +23,7 @@ use crate::config::Settings;
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, Problem};
 use crate::events::{self, EventType, NewEvent};
-use crate::http::caching::{self, CacheInfo};
+use crate::http::caching::{self, CacheInfo, Fresh};
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::startup::AppState;
 use crate::time::{naive, now, utc};
@@ -779,8 +779,7 @@ async fn run_mutation(
 /// The outbox entries for events an article's save caused, carrying the article as the admin
 /// API shows it and the cache keys its change makes stale.
 fn article_events(caused: &[EventType], dto: &ArticleDto) -> Result<Vec<NewEvent>, StoreError> {
-    let mut keys = vec!["articles".to_owned()];
-    keys.extend(surrogate_keys(dto));
+    let keys = event_keys(caused, dto);
     caused
         .iter()
         .map(|t| NewEvent::new(*t, format!("article:{}", dto.id), dto, keys.clone()))
@@ -1017,7 +1016,12 @@ pub async fn delete_article(
         .write(move |conn| {
             let gone = store::delete(conn, &id, if_match.as_deref(), |cur| may_edit(&principal, cur))?;
             let data = serde_json::json!({"id": gone.id, "slug": gone.slug, "status": gone.status});
-            let keys = vec!["articles".to_owned(), format!("article:{}", gone.id)];
+            // Every list, search and tag count may have shown it.
+            let keys = ["articles", "search", "tags"]
+                .into_iter()
+                .map(str::to_owned)
+                .chain([format!("article:{}", gone.id)])
+                .collect();
             events::record(
                 conn,
                 [NewEvent::new(
@@ -1365,19 +1369,51 @@ fn last_modified(a: &ArticleDto) -> DateTime<Utc> {
     a.published_at.map_or(a.updated_at, |p| p.max(a.updated_at))
 }
 
+/// What a public article response depends on: the article, its tags (their names), its
+/// authors (their display names) and its images (captions, credits, renditions).
 fn surrogate_keys(a: &ArticleDto) -> Vec<String> {
     let mut keys = vec![format!("article:{}", a.id)];
     keys.extend(a.tags.iter().map(|t| format!("tag:{}", t.slug)));
-    // The images it shows: an `image.updated` event (an edit, a withdrawal) purges the article.
-    let mut images: Vec<&str> = a.hero.iter().map(|h| h.image_id.as_str()).collect();
-    images.extend(a.seo.og_image.as_deref());
-    images.extend(a.body.iter().filter_map(|b| match b {
-        Block::Image { image_id, .. } => Some(image_id.as_str()),
+    keys.extend(a.authors.iter().map(|u| format!("author:{}", u.id)));
+    keys.extend(a.hero.iter().map(|h| format!("image:{}", h.image_id)));
+    // The share image too: its withdrawal changes `seo.og_image_url`.
+    keys.extend(a.seo.og_image.iter().map(|id| format!("image:{id}")));
+    keys.extend(a.body.iter().filter_map(|b| match b {
+        Block::Image { image_id, .. } => Some(format!("image:{image_id}")),
         _ => None,
     }));
-    images.sort_unstable();
-    images.dedup();
-    keys.extend(images.into_iter().map(|id| format!("image:{id}")));
+    keys
+}
+
+/// What a list item depends on, as [`surrogate_keys`] (a summary has no body).
+fn summary_keys(s: &ArticleSummary) -> impl Iterator<Item = String> + '_ {
+    std::iter::once(format!("article:{}", s.id))
+        .chain(s.tags.iter().map(|t| format!("tag:{}", t.slug)))
+        .chain(s.authors.iter().map(|u| format!("author:{}", u.id)))
+        .chain(s.hero.iter().map(|h| format!("image:{}", h.image_id)))
+}
+
+/// The keys a save of an article makes stale, as precisely as the save allows: responses
+/// showing the article (`article:<id>`), the tag and author lists it may enter
+/// (`articles:tag:<slug>`, `articles:author:<id>` of its tags and authors now; lists it leaves
+/// carry its `article:<id>`), and, if it is or was public, searches (its words may have
+/// changed) and tag pages (their counts). Only a change of what is public at all (published,
+/// unpublished) touches every list (`articles`). Drafts and scheduled articles change nothing
+/// readers see, but their key moves the cache's next due time.
+fn event_keys(caused: &[EventType], dto: &ArticleDto) -> Vec<String> {
+    let mut keys = vec![format!("article:{}", dto.id)];
+    keys.extend(dto.tags.iter().map(|t| format!("articles:tag:{}", t.slug)));
+    keys.extend(dto.authors.iter().map(|u| format!("articles:author:{}", u.id)));
+    let public_set_changed = caused
+        .iter()
+        .any(|t| matches!(t, EventType::ArticlePublished | EventType::ArticleUnpublished));
+    if public_set_changed {
+        keys.push("articles".to_owned());
+    }
+    if public_set_changed || caused.contains(&EventType::ArticleUpdated) {
+        keys.push("search".to_owned());
+        keys.push("tags".to_owned());
+    }
     keys
 }
 
@@ -1415,80 +1451,86 @@ pub async fn list_articles(
         published_before: parse_time(filter.published_before.as_deref(), "published_before")?,
         ..ListFilter::default()
     };
-    let q = filter.q.clone().filter(|q| !q.trim().is_empty());
-    let settings = state.settings.clone();
-    let page_out: Page<ArticleSummary>;
-    let mut keys = vec!["articles".to_owned()];
-    if let Some(tag) = &f.tag {
-        keys.push(format!("tag:{tag}"));
-    }
-    let mut modified = Vec::new();
-    let mut add_item = |s: &ArticleSummary| {
-        keys.push(format!("article:{}", s.id));
-        keys.extend(s.tags.iter().map(|t| format!("tag:{}", t.slug)));
-        modified.push(s.published_at.map_or(s.updated_at, |p| p.max(s.updated_at)));
-    };
-    if let Some(q) = q {
-        let page = page.parse::<(f64, NaiveDateTime, String)>(&state.cursors)?;
-        let limit = page.limit;
-        let items = state
-            .db
-            .run(move |conn| {
-                let hits = store::search_public(conn, &q, &f, page.after, limit + 1)?;
-                let keys: Vec<_> = hits
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.score,
-                            h.summary.published_at.unwrap_or_default(),
-                            h.summary.id.clone(),
-                        )
-                    })
-                    .collect();
-                let rows = hits.into_iter().map(|h| h.summary).collect();
-                Ok(build_summaries(conn, &settings, rows)?
-                    .into_iter()
-                    .zip(keys)
-                    .collect::<Vec<_>>())
-            })
-            .await?;
-        page_out = paginate(
-            items,
-            limit,
-            &state.cursors,
-            |(_, k)| k.clone(),
-            |(s, _)| {
-                add_item(&s);
-                s
-            },
-        );
-    } else {
-        let page = page.parse::<(NaiveDateTime, String)>(&state.cursors)?;
-        let limit = page.limit;
-        let items = state
-            .db
-            .run(move |conn| {
-                let rows = store::list_public(conn, &f, page.after, limit + 1)?;
-                build_summaries(conn, &settings, rows)
-            })
-            .await?;
-        page_out = paginate(
-            items,
-            limit,
-            &state.cursors,
-            |s| (s.published_at.map(naive).unwrap_or_default(), s.id.clone()),
-            |s| {
-                add_item(&s);
-                s
-            },
-        );
-    }
-    caching::respond(
-        &req,
-        &state.settings,
-        &page_out,
-        CacheInfo::new(keys).modified(modified),
-    )
+    caching::cached(&req, &state.settings, &state.cache, &state.db, || async {
+        let q = filter.q.clone().filter(|q| !q.trim().is_empty());
+        let settings = state.settings.clone();
+        let page_out: Page<ArticleSummary>;
+        let mut keys = vec!["articles".to_owned()];
+        if let Some(tag) = &f.tag {
+            keys.push(format!("articles:tag:{tag}"));
+        }
+        if let Some(author) = &f.author {
+            keys.push(format!("articles:author:{author}"));
+        }
+        if q.is_some() {
+            keys.push("search".to_owned());
+        }
+        let mut modified = Vec::new();
+        let mut add_item = |s: &ArticleSummary| {
+            keys.extend(summary_keys(s));
+            modified.push(s.published_at.map_or(s.updated_at, |p| p.max(s.updated_at)));
+        };
+        if let Some(q) = q {
+            let page = page.parse::<(f64, NaiveDateTime, String)>(&state.cursors)?;
+            let limit = page.limit;
+            let items = state
+                .db
+                .run(move |conn| {
+                    let hits = store::search_public(conn, &q, &f, page.after, limit + 1)?;
+                    let keys: Vec<_> = hits
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.score,
+                                h.summary.published_at.unwrap_or_default(),
+                                h.summary.id.clone(),
+                            )
+                        })
+                        .collect();
+                    let rows = hits.into_iter().map(|h| h.summary).collect();
+                    Ok(build_summaries(conn, &settings, rows)?
+                        .into_iter()
+                        .zip(keys)
+                        .collect::<Vec<_>>())
+                })
+                .await?;
+            page_out = paginate(
+                items,
+                limit,
+                &state.cursors,
+                |(_, k)| k.clone(),
+                |(s, _)| {
+                    add_item(&s);
+                    s
+                },
+            );
+        } else {
+            let page = page.parse::<(NaiveDateTime, String)>(&state.cursors)?;
+            let limit = page.limit;
+            let items = state
+                .db
+                .run(move |conn| {
+                    let rows = store::list_public(conn, &f, page.after, limit + 1)?;
+                    build_summaries(conn, &settings, rows)
+                })
+                .await?;
+            page_out = paginate(
+                items,
+                limit,
+                &state.cursors,
+                |s| (s.published_at.map(naive).unwrap_or_default(), s.id.clone()),
+                |s| {
+                    add_item(&s);
+                    s
+                },
+            );
+        }
+        Ok(Fresh::Cacheable(
+            page_out,
+            CacheInfo::new(keys).modified(modified),
+        ))
+    })
+    .await
 }
 
 /// One published article by slug, with everything a page needs. A former slug answers 301
@@ -1520,39 +1562,38 @@ pub async fn get_article(
         Article(Box<ArticleDto>),
         Moved(String, String),
     }
-    let found = state
-        .db
-        .run(move |conn| {
-            let at = now();
-            if let Some(row) = store::find_by_slug(conn, &slug)? {
-                return if row.is_public(at) {
-                    Ok(Found::Article(Box::new(build_one(conn, &settings, row)?)))
-                } else {
-                    Err(StoreError::NotFound)
-                };
+    caching::cached(&req, &state.settings, &state.cache, &state.db, || async {
+        let found = state
+            .db
+            .run(move |conn| {
+                let at = now();
+                if let Some(row) = store::find_by_slug(conn, &slug)? {
+                    return if row.is_public(at) {
+                        Ok(Found::Article(Box::new(build_one(conn, &settings, row)?)))
+                    } else {
+                        Err(StoreError::NotFound)
+                    };
+                }
+                match store::find_by_old_slug(conn, &slug)? {
+                    Some(row) if row.is_public(at) => Ok(Found::Moved(row.id, row.slug)),
+                    _ => Err(StoreError::NotFound),
+                }
+            })
+            .await
+            .map_err(ApiError::naming("article"))?;
+        Ok(match found {
+            Found::Article(dto) => {
+                let info = CacheInfo::new(surrogate_keys(&dto)).modified([last_modified(&dto)]);
+                Fresh::Cacheable(dto, info)
             }
-            match store::find_by_old_slug(conn, &slug)? {
-                Some(row) if row.is_public(at) => Ok(Found::Moved(row.id, row.slug)),
-                _ => Err(StoreError::NotFound),
-            }
+            Found::Moved(id, current) => Fresh::Uncached(
+                HttpResponse::MovedPermanently()
+                    .insert_header((header::LOCATION, format!("/api/v1/articles/{current}")))
+                    .insert_header((header::CACHE_CONTROL, caching::cache_control(&state.settings)))
+                    .insert_header(("Surrogate-Key", format!("article:{id}")))
+                    .finish(),
+            ),
         })
-        .await
-        .map_err(ApiError::naming("article"))?;
-    match found {
-        Found::Article(dto) => {
-            let info = CacheInfo::new(surrogate_keys(&dto)).modified([last_modified(&dto)]);
-            caching::respond(&req, &state.settings, &*dto, info)
-        }
-        Found::Moved(id, current) => Ok(HttpResponse::MovedPermanently()
-            .insert_header((header::LOCATION, format!("/api/v1/articles/{current}")))
-            .insert_header((
-                header::CACHE_CONTROL,
-                format!(
-                    "public, max-age={}, stale-while-revalidate={}",
-                    state.settings.cache_max_age, state.settings.cache_stale_while_revalidate
-                ),
-            ))
-            .insert_header(("Surrogate-Key", format!("article:{id}")))
-            .finish()),
-    }
+    })
+    .await
 }

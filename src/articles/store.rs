@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -210,6 +210,17 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<ArticleRow, StoreError> {
         .find(id)
         .select(ArticleRow::as_select())
         .first(conn)?)
+}
+
+/// The next moment an article becomes public by time alone (a scheduled `publish_at`), after
+/// `at`: until then, public responses cannot change without a write. Read through the public
+/// index from its end, so it costs one index probe.
+pub fn next_public_change(conn: &mut DbConn, at: NaiveDateTime) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let next: Option<NaiveDateTime> = articles::table
+        .filter(articles::public_at.gt(at))
+        .select(diesel::dsl::min(articles::public_at))
+        .first(conn)?;
+    Ok(next.map(|t| t.and_utc()))
 }
 
 pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> Result<Option<ArticleRow>, StoreError> {

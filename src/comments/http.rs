@@ -12,7 +12,7 @@ use crate::comments::store::{self, CommentRow};
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::events::{self, EventType, NewEvent};
-use crate::http::caching::{self, CacheInfo};
+use crate::http::caching::{self, CacheInfo, Fresh};
 use crate::http::client_ip::client_ip;
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::startup::AppState;
@@ -291,30 +291,36 @@ pub async fn list_public(
     let page = query.parse::<(NaiveDateTime, String)>(&state.cursors)?;
     let slug = slug.into_inner();
     let limit = page.limit;
-    let (article, roots, replies) = state
-        .db
-        .run(move |conn| {
-            let Some(article) = store::public_article(conn, &slug)? else {
-                return Ok(None);
-            };
-            let roots = store::public_roots(conn, &article.id, page.after, limit)?;
-            let ids: Vec<String> = roots.iter().map(|r| r.id.clone()).collect();
-            let replies = store::public_replies(conn, &ids)?;
-            Ok(Some((article, roots, replies)))
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found("article"))?;
-    let body = paginate(
-        roots,
-        limit,
-        &state.cursors,
-        |r| (r.created_at, r.id.clone()),
-        |root| thread(&root, &replies),
-    );
-    let info = CacheInfo::new([format!("comments:{}", article.id)])
+    caching::cached(&req, &state.settings, &state.cache, &state.db, || async {
+        let (article, roots, replies) = state
+            .db
+            .run(move |conn| {
+                let Some(article) = store::public_article(conn, &slug)? else {
+                    return Ok(None);
+                };
+                let roots = store::public_roots(conn, &article.id, page.after, limit)?;
+                let ids: Vec<String> = roots.iter().map(|r| r.id.clone()).collect();
+                let replies = store::public_replies(conn, &ids)?;
+                Ok(Some((article, roots, replies)))
+            })
+            .await?
+            .ok_or_else(|| ApiError::not_found("article"))?;
+        let body = paginate(
+            roots,
+            limit,
+            &state.cursors,
+            |r| (r.created_at, r.id.clone()),
+            |root| thread(&root, &replies),
+        );
+        let info = CacheInfo::new([
+            format!("comments:{}", article.id),
+            format!("article:{}", article.id),
+        ])
         .modified(body.data.iter().flat_map(latest_in_thread))
         .modified(article.comments_changed_at.map(utc));
-    caching::respond(&req, &state.settings, &body, info)
+        Ok(Fresh::Cacheable(body, info))
+    })
+    .await
 }
 
 /// Moderation filters.

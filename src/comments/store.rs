@@ -157,6 +157,10 @@ pub fn insert(
 /// Recomputes `articles.comment_count` (approved, not removed) and stamps
 /// `comments_changed_at`, the Last-Modified of the public comment list.
 pub fn refresh_count(conn: &mut DbConn, article_id: &str) -> Result<(), StoreError> {
+    // The public thread and the article's `comment_count` may change: their cached responses
+    // go when this write commits (comment.approved names them too; a rejection or a deletion
+    // has no event of its own).
+    crate::db::mark_stale([format!("comments:{article_id}"), format!("article:{article_id}")]);
     // Lock the article row before counting: on PostgreSQL a concurrent moderation of the same
     // article then commits first and this count (a new statement) sees it; counting first
     // would let two moderations each write a count that misses the other.

@@ -12,8 +12,9 @@
 
 pub mod schema;
 
+use std::cell::RefCell;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -183,6 +184,28 @@ pub struct Db {
     /// PostgreSQL has half the pool, so reads always find a free connection.
     writer: Arc<tokio::sync::Semaphore>,
     busy_timeout: Duration,
+    /// Told the surrogate keys a write made stale, right after it commits (the response cache).
+    after_commit: Arc<OnceLock<AfterCommit>>,
+}
+
+/// What a committed write reports: the surrogate keys its changes made stale.
+pub type AfterCommit = Box<dyn Fn(&[String]) + Send + Sync>;
+
+thread_local! {
+    /// The keys the write running on this thread has marked stale so far; `None` outside
+    /// `Db::write`.
+    static STALE_KEYS: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+}
+
+/// Marks surrogate keys (`article:<id>`, `tag:<slug>`, `articles`, …) as made stale by the write
+/// in progress. They are handed to the after-commit hook once that write commits, and dropped
+/// if it rolls back. `events::record` calls this for every event's keys; writes that change
+/// what readers see without an event of §7 (a user's display name) call it themselves.
+pub fn mark_stale(keys: impl IntoIterator<Item = String>) {
+    STALE_KEYS.with(|stale| match stale.borrow_mut().as_mut() {
+        Some(collected) => collected.extend(keys),
+        None => tracing::debug!("stale keys outside Db::write (a CLI write): left to the cache TTL"),
+    });
 }
 
 impl Db {
@@ -224,7 +247,14 @@ impl Db {
             url,
             writer,
             busy_timeout,
+            after_commit: Arc::new(OnceLock::new()),
         })
+    }
+
+    /// Sets what every committed write of this handle (and its clones) reports its stale
+    /// surrogate keys to. Set once; later calls are ignored.
+    pub fn after_commit(&self, hook: AfterCommit) {
+        let _ = self.after_commit.set(hook);
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -301,6 +331,7 @@ impl Db {
             .map_err(|_| ApiError::from(StoreError::Busy("waited too long to write".into())))?
             .map_err(|e| ApiError::internal(format!("write permit: {e}")))?;
         let pool = self.pool.clone();
+        let after_commit = self.after_commit.clone();
         let result = actix_web::web::block(move || {
             // The permit lives as long as the work, even if the request is cancelled meanwhile.
             let _turn = turn;
@@ -309,13 +340,25 @@ impl Db {
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             let mut attempt = 1;
             loop {
-                match write_transaction(&mut conn, &mut work) {
+                STALE_KEYS.with(|stale| *stale.borrow_mut() = Some(Vec::new()));
+                let outcome = write_transaction(&mut conn, &mut work);
+                let stale = STALE_KEYS
+                    .with(|stale| stale.borrow_mut().take())
+                    .unwrap_or_default();
+                match outcome {
                     Err(StoreError::Retry(reason)) if attempt < WRITE_ATTEMPTS => {
                         tracing::debug!(%reason, attempt, "write aborted by the database; retrying");
                         std::thread::sleep(retry_pause(attempt));
                         attempt += 1;
                     }
-                    other => return other,
+                    Ok(value) => {
+                        // Committed: what it made stale goes before the response does.
+                        if let (Some(hook), false) = (after_commit.get(), stale.is_empty()) {
+                            hook(&stale);
+                        }
+                        return Ok(value);
+                    }
+                    Err(err) => return Err(err),
                 }
             }
         })

@@ -118,6 +118,7 @@ pub struct EventRow {
 pub fn record(conn: &mut DbConn, new: impl IntoIterator<Item = NewEvent>) -> Result<(), StoreError> {
     let at = now();
     for event in new {
+        crate::db::mark_stale(event.surrogate_keys.iter().cloned());
         diesel::insert_into(events::table)
             .values((
                 events::id.eq(new_id()),

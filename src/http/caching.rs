@@ -1,15 +1,23 @@
 //! HTTP caching for public GETs, shared by every resource: a strong `ETag` (hash of the body),
 //! `Last-Modified`, 304 on `If-None-Match` / `If-Modified-Since`, `Cache-Control` with the
-//! configured max-age and stale-while-revalidate, and `Surrogate-Key` for exact CDN purges.
+//! configured max-age and stale-while-revalidate, and `Surrogate-Key` for exact CDN purges;
+//! every such response goes through the in-process response cache (`http::response_cache`).
+
+use std::future::Future;
+use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
+use crate::db::Db;
 use crate::error::ApiError;
+use crate::http::response_cache::{CachedResponse, ResponseCache};
+use crate::time::now;
 
 /// What a public response depends on, for the caching headers.
 #[derive(Debug, Default, Clone)]
@@ -69,47 +77,114 @@ fn not_modified_since(req: &HttpRequest, last_modified: Option<DateTime<Utc>>) -
     }
 }
 
-/// A cacheable JSON 200, or a 304 when the client's copy is current. `If-None-Match` wins over
-/// `If-Modified-Since` (RFC 9110 §13.2.2).
-pub fn respond<T: Serialize>(
+/// What a public handler computed on a miss: a response to cache, or one that is not cached
+/// (a redirect).
+pub enum Fresh<T> {
+    Cacheable(T, CacheInfo),
+    Uncached(HttpResponse),
+}
+
+/// Answers a public GET from the response cache when it can, and otherwise from `compute`,
+/// storing what that returns. A hit, 304 included, touches neither the database nor serde.
+/// The key is the path and the query string as sent.
+pub async fn cached<T, F, Fut>(
     req: &HttpRequest,
     settings: &Settings,
-    value: &T,
-    info: CacheInfo,
-) -> Result<HttpResponse, ApiError> {
+    cache: &ResponseCache,
+    db: &Db,
+    compute: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Fresh<T>, ApiError>>,
+{
+    let key = cache_key(req);
+    // After an article write, or once a scheduled moment has passed, the cache first learns the
+    // next such moment (one index probe); until it knows, it serves nothing.
+    if cache.needs_due_time(Utc::now()) {
+        let ticket = cache.ticket();
+        let due = db
+            .run(|conn| crate::articles::store::next_public_change(conn, now()))
+            .await?;
+        cache.set_next_due(ticket, due, Utc::now());
+    }
+    if let Some(hit) = cache.get(&key, Utc::now()) {
+        return Ok(answer(req, &hit, cache_control(settings)));
+    }
+    let ticket = cache.ticket();
+    match compute().await? {
+        Fresh::Uncached(response) => Ok(response),
+        Fresh::Cacheable(value, info) => {
+            let entry = Arc::new(entry_of(&value, info)?);
+            cache.insert(ticket, &key, entry.clone(), Utc::now());
+            Ok(answer(req, &entry, cache_control(settings)))
+        }
+    }
+}
+
+fn cache_key(req: &HttpRequest) -> String {
+    let (path, query) = (req.path(), req.query_string());
+    let mut key = String::with_capacity(path.len() + query.len() + 1);
+    key.push_str(path);
+    if !query.is_empty() {
+        key.push('?');
+        key.push_str(query);
+    }
+    key
+}
+
+/// The `Cache-Control` of public GETs (`MASTHEAD_CACHE_MAX_AGE`, `…_STALE_WHILE_REVALIDATE`).
+pub fn cache_control(settings: &Settings) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "public, max-age={}, stale-while-revalidate={}",
+        settings.cache_max_age, settings.cache_stale_while_revalidate
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("public"))
+}
+
+/// A response body serialized once, with its ETag and headers.
+fn entry_of<T: Serialize>(value: &T, info: CacheInfo) -> Result<CachedResponse, ApiError> {
     let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
-    let etag = etag_of(&body);
-    let not_modified = match if_none_match_hits(req, &etag) {
+    let etag = HeaderValue::from_str(&etag_of(&body)).map_err(ApiError::internal)?;
+    let last_modified = info.last_modified.and_then(|lm| {
+        HeaderValue::from_str(&lm.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+            .ok()
+            .map(|v| (lm, v))
+    });
+    Ok(CachedResponse::new(
+        Bytes::from(body),
+        etag,
+        last_modified,
+        info.surrogate_keys,
+    ))
+}
+
+/// A 200 with the body, or a 304 when the client's copy is current. `If-None-Match` wins over
+/// `If-Modified-Since` (RFC 9110 §13.2.2).
+fn answer(req: &HttpRequest, entry: &CachedResponse, cache_control: HeaderValue) -> HttpResponse {
+    let etag = entry.etag.to_str().unwrap_or_default();
+    let not_modified = match if_none_match_hits(req, etag) {
         Some(hit) => hit,
-        None => not_modified_since(req, info.last_modified),
+        None => not_modified_since(req, entry.last_modified.as_ref().map(|(lm, _)| *lm)),
     };
     let mut res = if not_modified {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
-    res.insert_header((header::ETAG, etag));
-    if let Some(lm) = info.last_modified {
-        res.insert_header((
-            header::LAST_MODIFIED,
-            lm.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
-        ));
+    res.insert_header((header::ETAG, entry.etag.clone()));
+    if let Some((_, lm)) = &entry.last_modified {
+        res.insert_header((header::LAST_MODIFIED, lm.clone()));
     }
-    res.insert_header((
-        header::CACHE_CONTROL,
-        format!(
-            "public, max-age={}, stale-while-revalidate={}",
-            settings.cache_max_age, settings.cache_stale_while_revalidate
-        ),
-    ));
-    let mut keys = info.surrogate_keys;
-    keys.dedup();
-    if let Ok(v) = HeaderValue::from_str(&keys.join(" ")) {
-        res.insert_header(("Surrogate-Key", v));
+    res.insert_header((header::CACHE_CONTROL, cache_control));
+    if let Some(keys) = &entry.surrogate_key {
+        res.insert_header(("Surrogate-Key", keys.clone()));
     }
     if not_modified {
-        Ok(res.finish())
+        res.finish()
     } else {
-        Ok(res.content_type("application/json").body(body))
+        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        res.body(entry.body.clone())
     }
 }

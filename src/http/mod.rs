@@ -8,4 +8,5 @@ pub mod fallback;
 pub mod health;
 pub mod middleware;
 pub mod problems;
+pub mod response_cache;
 pub mod wire;

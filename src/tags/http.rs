@@ -11,7 +11,7 @@ use crate::auth::{Auth, EditorRole};
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, Problem};
 use crate::events::{self, EventType, NewEvent};
-use crate::http::caching::{self, CacheInfo};
+use crate::http::caching::{self, CacheInfo, Fresh};
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::startup::AppState;
 use crate::tags::store::{self, TagChanges, TagRow};
@@ -127,23 +127,21 @@ pub async fn list_tags(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.parse::<String>(&state.cursors)?;
     let limit = page.limit;
-    let tags = state
-        .db
-        .run(move |conn| {
-            let rows = store::list(conn, page.after.as_deref(), limit)?;
-            with_counts(conn, rows)
-        })
-        .await?;
-    let mut keys = vec!["tags".to_owned()];
-    keys.extend(tags.iter().map(|t| format!("tag:{}", t.slug)));
-    let modified: Vec<_> = tags.iter().map(|t| t.updated_at).collect();
-    let page = paginate(tags, limit, &state.cursors, |t| t.slug.clone(), |t| t);
-    caching::respond(
-        &req,
-        &state.settings,
-        &page,
-        CacheInfo::new(keys).modified(modified),
-    )
+    caching::cached(&req, &state.settings, &state.cache, &state.db, || async {
+        let tags = state
+            .db
+            .run(move |conn| {
+                let rows = store::list(conn, page.after.as_deref(), limit)?;
+                with_counts(conn, rows)
+            })
+            .await?;
+        let mut keys = vec!["tags".to_owned()];
+        keys.extend(tags.iter().map(|t| format!("tag:{}", t.slug)));
+        let modified: Vec<_> = tags.iter().map(|t| t.updated_at).collect();
+        let page = paginate(tags, limit, &state.cursors, |t| t.slug.clone(), |t| t);
+        Ok(Fresh::Cacheable(page, CacheInfo::new(keys).modified(modified)))
+    })
+    .await
 }
 
 /// One tag by slug.
@@ -166,17 +164,22 @@ pub async fn get_tag(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let slug = slug.into_inner();
-    let mut tags = state
-        .db
-        .run(move |conn| {
-            let row = store::find_by_slug(conn, &slug)?;
-            with_counts(conn, vec![row])
-        })
-        .await
-        .map_err(ApiError::naming("tag"))?;
-    let tag = tags.pop().ok_or_else(|| ApiError::not_found("tag"))?;
-    let info = CacheInfo::new([format!("tag:{}", tag.slug)]).modified([tag.updated_at]);
-    caching::respond(&req, &state.settings, &tag, info)
+    caching::cached(&req, &state.settings, &state.cache, &state.db, || async {
+        let mut tags = state
+            .db
+            .run(move |conn| {
+                let row = store::find_by_slug(conn, &slug)?;
+                with_counts(conn, vec![row])
+            })
+            .await
+            .map_err(ApiError::naming("tag"))?;
+        let tag = tags.pop().ok_or_else(|| ApiError::not_found("tag"))?;
+        // `tags` too: deleting an article changes counts without naming its tags.
+        let info =
+            CacheInfo::new(["tags".to_owned(), format!("tag:{}", tag.slug)]).modified([tag.updated_at]);
+        Ok(Fresh::Cacheable(tag, info))
+    })
+    .await
 }
 
 /// Create a tag (editor+).
@@ -277,9 +280,15 @@ pub async fn update_tag(
             let tags = with_counts(conn, vec![row])?;
             if let Some(tag) = tags.first() {
                 // A renamed slug makes the old tag URL stale too.
-                let mut keys = vec!["tags".to_owned(), format!("tag:{}", tag.slug)];
+                // (`articles:tag:<slug>`: the list filtered by the new slug, empty until now.)
+                let mut keys = vec![
+                    "tags".to_owned(),
+                    format!("tag:{}", tag.slug),
+                    format!("articles:tag:{}", tag.slug),
+                ];
                 if before.slug != tag.slug {
                     keys.push(format!("tag:{}", before.slug));
+                    keys.push(format!("articles:tag:{}", before.slug));
                 }
                 let event = NewEvent::new(EventType::TagUpdated, format!("tag:{}", tag.id), tag, keys)?;
                 events::record(conn, [event])?;

@@ -299,7 +299,12 @@ pub async fn update_user(
     let id = id.into_inner();
     let row = state
         .db
-        .write(move |conn| store::update(conn, &id, changes.clone()))
+        .write(move |conn| {
+            // Articles show their authors' display names: no event of §7 says so, but their
+            // cached responses must go.
+            crate::db::mark_stale([format!("author:{id}")]);
+            store::update(conn, &id, changes.clone())
+        })
         .await
         .map_err(ApiError::naming(NOT_FOUND))?;
     Ok(web::Json(row.into()))
@@ -328,7 +333,10 @@ pub async fn delete_user(
     let id = id.into_inner();
     state
         .db
-        .write(move |conn| store::delete(conn, &id))
+        .write(move |conn| {
+            crate::db::mark_stale([format!("author:{id}")]);
+            store::delete(conn, &id)
+        })
         .await
         .map_err(ApiError::naming(NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())

@@ -68,7 +68,7 @@ async fn every_noticeable_change_of_an_article_is_recorded_with_the_article_and_
     assert!(
         keys.contains(&"articles")
             && keys.contains(&format!("article:{id}").as_str())
-            && keys.contains(&"tag:harbour"),
+            && keys.contains(&"articles:tag:harbour"),
         "{keys:?}"
     );
 

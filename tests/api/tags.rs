@@ -33,7 +33,7 @@ async fn editors_manage_tags_and_the_public_sees_published_counts() {
     assert_eq!(one.json()["article_count"], 1);
     assert_eq!(one.json()["description"], "Warming world");
     assert!(one.header("etag").is_some());
-    assert_eq!(one.header("surrogate-key").unwrap(), "tag:climate-change");
+    assert_eq!(one.header("surrogate-key").unwrap(), "tags tag:climate-change");
     let etag = one.header("etag").unwrap();
     app.request(Method::GET, "/api/v1/tags/climate-change")
         .header("If-None-Match", &etag)
