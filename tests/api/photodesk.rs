@@ -641,6 +641,45 @@ async fn the_withdrawal_happens_when_the_time_passes_without_any_write() {
 }
 
 #[actix_web::test]
+async fn cached_articles_show_the_image_withdrawn_once_its_rights_expire_without_any_write() {
+    let app = TestApp::spawn().await;
+    let editor = app.token_for("editor").await;
+    let image = uploaded(
+        &app,
+        &editor,
+        "x.jpg",
+        &jpeg(30, 20, 9),
+        &[("rights_expire_at", &time_in(3))],
+    )
+    .await;
+    let article = crate::articles::published(
+        &app,
+        &editor,
+        &json!({
+            "headline": "Ferry strike ends",
+            "standfirst": "Boats sail again.",
+            "hero": {"image_id": image["id"]},
+            "body": [{"type": "paragraph", "text": "The first ferry left at six."}]
+        }),
+    )
+    .await;
+    let path = format!("/api/v1/articles/{}", article["slug"].as_str().unwrap());
+    // Read twice: the second answer may come from the response cache.
+    for _ in 0..2 {
+        let page = app.get(&path).await.json();
+        assert_eq!(page["hero"]["image"]["id"], image["id"]);
+    }
+    let list = app.get("/api/v1/articles").await.json();
+    assert_eq!(list["data"][0]["hero"]["image"]["id"], image["id"]);
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let page = app.get(&path).await.json();
+    assert_eq!(page["hero"]["withdrawn"], true, "{}", page["hero"]);
+    assert!(page["hero"]["image"].is_null());
+    let list = app.get("/api/v1/articles").await.json();
+    assert_eq!(list["data"][0]["hero"]["withdrawn"], true);
+}
+
+#[actix_web::test]
 async fn an_upload_whose_rights_already_expired_is_stored_withdrawn_and_says_so() {
     let app = TestApp::spawn().await;
     let token = app.token_for("author").await;
