@@ -162,6 +162,7 @@ diesel::table! {
         taken_at -> Nullable<Timestamp>,
         rights_expire_at -> Nullable<Timestamp>,
         embedded -> Nullable<Text>,
+        withdrawal_recorded_at -> Nullable<Timestamp>,
     }
 }
 

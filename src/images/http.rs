@@ -815,6 +815,13 @@ pub async fn update_image(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
+    // A withdrawal made by this edit is announced by this edit's event, not again later by
+    // `rights::record_due_withdrawals`.
+    if let Some(Some(end)) = changes.rights_expire_at
+        && end <= crate::time::now()
+    {
+        changes.withdrawal_recorded_at = Some(Some(crate::time::now()));
+    }
     let settings = state.settings.clone();
     let image = state
         .db

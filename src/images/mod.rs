@@ -6,6 +6,8 @@
 //! its memory cost), `budget` (the memory budget all image work queues for), `storage` (where
 //! bytes live, behind `MediaStore`), `store` (the `images` table), `http` (the JSON API and
 //! the public DTO), `media` (`/media/…` byte serving), `demo` (generated demo images).
+//! The photo desk (§3a): `form` (the upload's multipart body), `meta` (the field rules),
+//! `embedded` (XMP and IPTC-IIM read from the file), `rights` (withdrawal events).
 //!
 //! What other modules use: [`load_many`], [`to_public`] and [`ImageDto`] to expand images in
 //! their responses, [`image_in_use`] to block deleting an image a published article shows.
@@ -20,6 +22,7 @@ pub mod http;
 pub mod media;
 pub mod meta;
 pub mod process;
+pub mod rights;
 pub mod storage;
 pub mod store;
 

@@ -41,6 +41,8 @@ pub struct ImageRow {
     pub rights_expire_at: Option<NaiveDateTime>,
     /// What was read from the file at upload (JSON of `embedded::Embedded`).
     pub embedded: Option<String>,
+    /// When the withdrawal at `rights_expire_at` was last recorded as an event.
+    pub withdrawal_recorded_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -89,6 +91,7 @@ pub struct ImageChanges {
     pub digital_source_type: Option<Option<String>>,
     pub taken_at: Option<Option<NaiveDateTime>>,
     pub rights_expire_at: Option<Option<NaiveDateTime>>,
+    pub withdrawal_recorded_at: Option<Option<NaiveDateTime>>,
     pub focal_x: Option<f64>,
     pub focal_y: Option<f64>,
     pub updated_at: Option<NaiveDateTime>,
@@ -217,6 +220,43 @@ pub fn next_rights_expiry(
         .filter(images::rights_expire_at.gt(after))
         .select(diesel::dsl::min(images::rights_expire_at))
         .first::<Option<NaiveDateTime>>(conn)?)
+}
+
+/// Images whose rights expired by `now` and whose withdrawal has not been recorded since they
+/// last expired, oldest expiry first, at most `limit`.
+pub fn unrecorded_withdrawals(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<ImageRow>, StoreError> {
+    Ok(images::table
+        .filter(images::rights_expire_at.le(now))
+        .filter(
+            images::withdrawal_recorded_at
+                .is_null()
+                .or(images::withdrawal_recorded_at.lt(images::rights_expire_at)),
+        )
+        .order((images::rights_expire_at.asc(), images::id.asc()))
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Claims the recording of one image's withdrawal: `true` for the one caller whose UPDATE
+/// found it still unrecorded (another instance that got there first makes this `false`).
+pub fn claim_withdrawal(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
+    let claimed = diesel::update(
+        images::table
+            .find(id)
+            .filter(images::rights_expire_at.le(now))
+            .filter(
+                images::withdrawal_recorded_at
+                    .is_null()
+                    .or(images::withdrawal_recorded_at.lt(images::rights_expire_at)),
+            ),
+    )
+    .set(images::withdrawal_recorded_at.eq(now))
+    .execute(conn)?;
+    Ok(claimed == 1)
 }
 
 /// An article that uses an image, as the usage list shows it.

@@ -30,7 +30,17 @@ async fn uploaded(app: &TestApp, token: &str, name: &str, bytes: &[u8], fields: 
 
 fn time_in(seconds: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::seconds(seconds))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Sleeps until just past the RFC 3339 time `at` (kept short: a pooled connection idle longer
+/// than the server's keep-alive would be closed under the test's feet).
+async fn sleep_past(at: &str) {
+    let at = chrono::DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let wait = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + std::time::Duration::from_millis(150)).await;
 }
 
 #[actix_web::test]
@@ -623,19 +633,20 @@ async fn an_image_is_withdrawn_at_rights_expire_at_and_back_when_the_rights_are_
 async fn the_withdrawal_happens_when_the_time_passes_without_any_write() {
     let app = TestApp::spawn().await;
     let token = app.token_for("author").await;
+    let expires = time_in(2);
     let image = uploaded(
         &app,
         &token,
         "x.jpg",
         &jpeg(30, 20, 7),
-        &[("rights_expire_at", &time_in(2))],
+        &[("rights_expire_at", &expires)],
     )
     .await;
     let metadata = format!("/api/v1/images/{}", image["id"].as_str().unwrap());
     let original = path_of(&image["renditions"]["original"]);
     assert_eq!(status_of(&app, &metadata).await, 200);
     assert_eq!(status_of(&app, &original).await, 200);
-    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    sleep_past(&expires).await;
     app.get(&metadata).await.assert_problem(410);
     app.get(&original).await.assert_problem(410);
 }
@@ -644,12 +655,13 @@ async fn the_withdrawal_happens_when_the_time_passes_without_any_write() {
 async fn cached_articles_show_the_image_withdrawn_once_its_rights_expire_without_any_write() {
     let app = TestApp::spawn().await;
     let editor = app.token_for("editor").await;
+    let expires = time_in(3);
     let image = uploaded(
         &app,
         &editor,
         "x.jpg",
         &jpeg(30, 20, 9),
-        &[("rights_expire_at", &time_in(3))],
+        &[("rights_expire_at", &expires)],
     )
     .await;
     let article = crate::articles::published(
@@ -671,12 +683,88 @@ async fn cached_articles_show_the_image_withdrawn_once_its_rights_expire_without
     }
     let list = app.get("/api/v1/articles").await.json();
     assert_eq!(list["data"][0]["hero"]["image"]["id"], image["id"]);
-    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    sleep_past(&expires).await;
     let page = app.get(&path).await.json();
     assert_eq!(page["hero"]["withdrawn"], true, "{}", page["hero"]);
     assert!(page["hero"]["image"].is_null());
     let list = app.get("/api/v1/articles").await.json();
     assert_eq!(list["data"][0]["hero"]["withdrawn"], true);
+}
+
+/// Runs what the scheduler runs: `record_due_withdrawals` in a write transaction.
+fn record_due_withdrawals(app: &TestApp) -> usize {
+    use diesel::Connection;
+    let db = masthead::db::Db::open(&app.settings.database_url, 1).unwrap();
+    let mut conn = db.get().unwrap();
+    conn.transaction(|c| {
+        masthead::images::rights::record_due_withdrawals(c, &app.settings, masthead::time::now())
+    })
+    .unwrap()
+}
+
+/// The `image.updated` events of one image: (data, surrogate keys).
+fn image_events(app: &TestApp, id: &str) -> Vec<(Value, String)> {
+    use diesel::prelude::*;
+    use masthead::db::schema::events;
+    let db = masthead::db::Db::open(&app.settings.database_url, 1).unwrap();
+    let mut conn = db.get().unwrap();
+    let rows: Vec<(String, String)> = events::table
+        .filter(events::event_type.eq("image.updated"))
+        .filter(events::subject.eq(format!("image:{id}")))
+        .order(events::seq.asc())
+        .select((events::data, events::surrogate_keys))
+        .load(&mut *conn)
+        .unwrap();
+    rows.into_iter()
+        .map(|(d, k)| (serde_json::from_str(&d).unwrap(), k))
+        .collect()
+}
+
+#[actix_web::test]
+async fn each_withdrawal_by_the_clock_is_recorded_once_as_an_image_updated_event() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("editor").await;
+    let expires = time_in(2);
+    let image = uploaded(
+        &app,
+        &token,
+        "x.jpg",
+        &jpeg(30, 20, 10),
+        &[("rights_expire_at", &expires)],
+    )
+    .await;
+    let id = image["id"].as_str().unwrap().to_owned();
+    assert_eq!(record_due_withdrawals(&app), 0, "not expired yet");
+    sleep_past(&expires).await;
+    assert_eq!(record_due_withdrawals(&app), 1);
+    assert_eq!(record_due_withdrawals(&app), 0, "once per expiry");
+    let events = image_events(&app, &id);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0["withdrawn"], true);
+    assert_eq!(events[0].1, format!("image:{id}"));
+    // Extended, then expired again: recorded again.
+    let path = format!("/api/v1/admin/images/{id}");
+    let expires = time_in(1);
+    app.patch(&path, &json!({"rights_expire_at": expires}))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_status(200);
+    sleep_past(&expires).await;
+    assert_eq!(record_due_withdrawals(&app), 1);
+    // Withdrawn by an edit: the edit's own event is the news, nothing is recorded later.
+    app.patch(&path, &json!({"rights_expire_at": time_in(3600)}))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_status(200);
+    app.patch(&path, &json!({"rights_expire_at": time_in(-60)}))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_status(200);
+    assert_eq!(record_due_withdrawals(&app), 0);
+    assert_eq!(image_events(&app, &id).len(), 5, "two by the clock, three edits");
 }
 
 #[actix_web::test]
