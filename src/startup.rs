@@ -280,7 +280,7 @@ impl Application {
                     .wrap(from_fn(standard_headers))
                     .wrap(cors(&settings))
                     .wrap(from_fn(crate::http::problems::problem_bodies))
-                    .wrap(TracingLogger::default())
+                    .wrap(TracingLogger::<crate::http::middleware::RequestSpan>::new())
                     .app_data(spec_json.clone())
                     .route("/openapi.json", web::get().to(serve_spec))
                     .route(

@@ -875,6 +875,11 @@ pub fn list_admin(
 /// At most this many ranked matches are considered for one search.
 pub const SEARCH_LIMIT: i64 = 1000;
 
+/// Only the newest this many matches are ranked: ranking costs one score per match, so a word
+/// found in every article of a 100,000-article archive would otherwise score them all on every
+/// search. News readers want the recent stories; older ones are found with `published_before`.
+pub const SEARCH_WINDOW: i64 = 10_000;
+
 #[derive(QueryableByName)]
 struct Hit {
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -942,9 +947,14 @@ pub fn search_public(
             .collect::<Vec<_>>()
             .join(" & ");
         let p = param(Arg::Text(tsq));
+        let at = param(Arg::Time(now()));
+        // The newest public matches, read down the public index (stopping after the window
+        // for a common word) or from the GIN index (for a rare one), as the planner judges.
         format!(
-            "SELECT id, ts_rank(search, to_tsquery('english', {p}))::float8 AS score FROM articles \
-             WHERE search @@ to_tsquery('english', {p}) ORDER BY score DESC LIMIT {SEARCH_LIMIT}"
+            "SELECT id, ts_rank(search, to_tsquery('english', {p}))::float8 AS score FROM \
+             (SELECT id, search FROM articles WHERE search @@ to_tsquery('english', {p}) \
+             AND public_at <= {at} ORDER BY public_at DESC LIMIT {SEARCH_WINDOW}) recent \
+             ORDER BY score DESC LIMIT {SEARCH_LIMIT}"
         )
     } else {
         let fts = words
@@ -952,11 +962,17 @@ pub fn search_public(
             .map(|w| format!("\"{w}\"*"))
             .collect::<Vec<_>>()
             .join(" ");
-        let p = param(Arg::Text(fts));
+        let p = param(Arg::Text(fts.clone()));
+        let newest = param(Arg::Text(fts));
+        // FTS rowids follow creation: the window is the newest matches, found by walking the
+        // match list backwards; bm25 then scores only rows at or above its lowest rowid.
         format!(
             "SELECT m.article_id AS id, -bm25(articles_fts, 10.0, 4.0, 1.0) AS score \
              FROM articles_fts JOIN articles_fts_ids m ON m.fts_rowid = articles_fts.rowid \
-             WHERE articles_fts MATCH {p} ORDER BY score DESC LIMIT {SEARCH_LIMIT}"
+             WHERE articles_fts MATCH {p} AND articles_fts.rowid >= (SELECT coalesce(min(rowid), 0) FROM \
+             (SELECT rowid FROM articles_fts WHERE articles_fts MATCH {newest} \
+             ORDER BY rowid DESC LIMIT {SEARCH_WINDOW})) \
+             ORDER BY score DESC LIMIT {SEARCH_LIMIT}"
         )
     };
     let mut sql = format!(

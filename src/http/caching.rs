@@ -80,7 +80,10 @@ fn not_modified_since(req: &HttpRequest, last_modified: Option<DateTime<Utc>>) -
 /// What a public handler computed on a miss: a response to cache, or one that is not cached
 /// (a redirect).
 pub enum Fresh<T> {
+    /// A value sent as JSON.
     Cacheable(T, CacheInfo),
+    /// Bytes already rendered (a feed, a sitemap), sent with their content type.
+    Rendered(Vec<u8>, &'static str, CacheInfo),
     Uncached(HttpResponse),
 }
 
@@ -110,15 +113,21 @@ where
         cache.set_next_due(ticket, due, Utc::now());
     }
     if let Some(hit) = cache.get(&key, Utc::now()) {
-        return Ok(answer(req, &hit, cache_control(settings)));
+        return Ok(answer(req, &hit));
     }
     let ticket = cache.ticket();
     match compute().await? {
         Fresh::Uncached(response) => Ok(response),
         Fresh::Cacheable(value, info) => {
-            let entry = Arc::new(entry_of(&value, info)?);
+            let body = serde_json::to_vec(&value).map_err(ApiError::internal)?;
+            let entry = Arc::new(entry_of(body, "application/json", info, cache_control(settings))?);
             cache.insert(ticket, &key, entry.clone(), Utc::now());
-            Ok(answer(req, &entry, cache_control(settings)))
+            Ok(answer(req, &entry))
+        }
+        Fresh::Rendered(body, content_type, info) => {
+            let entry = Arc::new(entry_of(body, content_type, info, cache_control(settings))?);
+            cache.insert(ticket, &key, entry.clone(), Utc::now());
+            Ok(answer(req, &entry))
         }
     }
 }
@@ -144,8 +153,12 @@ pub fn cache_control(settings: &Settings) -> HeaderValue {
 }
 
 /// A response body serialized once, with its ETag and headers.
-fn entry_of<T: Serialize>(value: &T, info: CacheInfo) -> Result<CachedResponse, ApiError> {
-    let body = serde_json::to_vec(value).map_err(ApiError::internal)?;
+fn entry_of(
+    body: Vec<u8>,
+    content_type: &'static str,
+    info: CacheInfo,
+    cache_control: HeaderValue,
+) -> Result<CachedResponse, ApiError> {
     let etag = HeaderValue::from_str(&etag_of(&body)).map_err(ApiError::internal)?;
     let last_modified = info.last_modified.and_then(|lm| {
         HeaderValue::from_str(&lm.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
@@ -157,12 +170,14 @@ fn entry_of<T: Serialize>(value: &T, info: CacheInfo) -> Result<CachedResponse, 
         etag,
         last_modified,
         info.surrogate_keys,
+        cache_control,
+        HeaderValue::from_static(content_type),
     ))
 }
 
 /// A 200 with the body, or a 304 when the client's copy is current. `If-None-Match` wins over
 /// `If-Modified-Since` (RFC 9110 §13.2.2).
-fn answer(req: &HttpRequest, entry: &CachedResponse, cache_control: HeaderValue) -> HttpResponse {
+fn answer(req: &HttpRequest, entry: &CachedResponse) -> HttpResponse {
     let etag = entry.etag.to_str().unwrap_or_default();
     let not_modified = match if_none_match_hits(req, etag) {
         Some(hit) => hit,
@@ -177,14 +192,14 @@ fn answer(req: &HttpRequest, entry: &CachedResponse, cache_control: HeaderValue)
     if let Some((_, lm)) = &entry.last_modified {
         res.insert_header((header::LAST_MODIFIED, lm.clone()));
     }
-    res.insert_header((header::CACHE_CONTROL, cache_control));
+    res.insert_header((header::CACHE_CONTROL, entry.cache_control.clone()));
     if let Some(keys) = &entry.surrogate_key {
         res.insert_header(("Surrogate-Key", keys.clone()));
     }
     if not_modified {
         res.finish()
     } else {
-        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        res.insert_header((header::CONTENT_TYPE, entry.content_type.clone()));
         res.body(entry.body.clone())
     }
 }

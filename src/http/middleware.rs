@@ -1,8 +1,7 @@
 //! Response headers every answer carries (request id, security headers, `no-store` on the
 //! editorial API) and the request counters behind `/metrics`.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use actix_web::Error;
@@ -14,19 +13,57 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use tracing_actix_web::RequestId;
 
-/// Counts requests by method and status, and their total duration.
-#[derive(Default)]
+/// Counts requests by method and status, and their total duration: one atomic counter per
+/// (method, status) pair, so counting takes no lock and allocates nothing on the request path.
 pub struct Metrics {
-    counts: Mutex<BTreeMap<(String, u16), (u64, f64)>>,
+    counts: Vec<AtomicU64>,
+    micros: Vec<AtomicU64>,
+}
+
+/// The methods counted by name; anything else is counted as `OTHER`.
+const METHODS: [&str; 8] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER",
+];
+/// Statuses 100–599, one slot each.
+const STATUSES: usize = 500;
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let slots = METHODS.len() * STATUSES;
+        Metrics {
+            counts: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            micros: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
 }
 
 impl Metrics {
-    fn record(&self, method: &str, status: u16, seconds: f64) {
-        if let Ok(mut counts) = self.counts.lock() {
-            let entry = counts.entry((method.to_owned(), status)).or_default();
-            entry.0 += 1;
-            entry.1 += seconds;
+    fn slot(method: &actix_web::http::Method, status: u16) -> Option<usize> {
+        let m = METHODS
+            .iter()
+            .position(|name| *name == method.as_str())
+            .unwrap_or(METHODS.len() - 1);
+        let s = usize::from(status).checked_sub(100).filter(|s| *s < STATUSES)?;
+        Some(m * STATUSES + s)
+    }
+
+    fn record(&self, method: &actix_web::http::Method, status: u16, elapsed: std::time::Duration) {
+        if let Some(slot) = Self::slot(method, status) {
+            self.counts[slot].fetch_add(1, Ordering::Relaxed);
+            let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+            self.micros[slot].fetch_add(micros, Ordering::Relaxed);
         }
+    }
+
+    /// (method, status, count, seconds) of every pair seen, in order.
+    fn seen(&self) -> impl Iterator<Item = (&'static str, usize, u64, f64)> + '_ {
+        self.counts.iter().enumerate().filter_map(|(slot, count)| {
+            let count = count.load(Ordering::Relaxed);
+            (count > 0).then(|| {
+                let seconds = self.micros[slot].load(Ordering::Relaxed) as f64 / 1e6;
+                (METHODS[slot / STATUSES], slot % STATUSES + 100, count, seconds)
+            })
+        })
     }
 
     /// The Prometheus text exposition of the counters.
@@ -35,8 +72,7 @@ impl Metrics {
             "# HELP masthead_http_requests_total HTTP requests answered, by method and status.\n\
              # TYPE masthead_http_requests_total counter\n",
         );
-        let counts = self.counts.lock().map(|c| c.clone()).unwrap_or_default();
-        for ((method, status), (count, _)) in &counts {
+        for (method, status, count, _) in self.seen() {
             out.push_str(&format!(
                 "masthead_http_requests_total{{method=\"{method}\",status=\"{status}\"}} {count}\n"
             ));
@@ -45,7 +81,7 @@ impl Metrics {
             "# HELP masthead_http_request_duration_seconds_sum Time spent answering, by method and status.\n\
              # TYPE masthead_http_request_duration_seconds_sum counter\n",
         );
-        for ((method, status), (_, seconds)) in &counts {
+        for (method, status, _, seconds) in self.seen() {
             out.push_str(&format!(
                 "masthead_http_request_duration_seconds_sum{{method=\"{method}\",status=\"{status}\"}} {seconds:.6}\n"
             ));
@@ -68,8 +104,8 @@ pub async fn standard_headers(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let path = req.path().to_owned();
-    let method = req.method().to_string();
+    let method = req.method().clone();
+    let section = Section::of(req.path());
     // HEAD is answered as GET: the HTTP/1 codec remembers the request was HEAD and sends the
     // headers (Content-Length included) without the body.
     let mut req = req;
@@ -101,18 +137,66 @@ pub async fn standard_headers(
     set_default(
         headers,
         header::CONTENT_SECURITY_POLICY,
-        if path.starts_with("/docs") {
+        if section == Section::Docs {
             DOCS_CSP
         } else {
             API_CSP
         },
     );
-    if path.starts_with("/api/v1/admin") || path.starts_with("/api/v1/auth") {
+    if section == Section::Editorial {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 
     if let Some(metrics) = metrics {
-        metrics.record(&method, res.status().as_u16(), started.elapsed().as_secs_f64());
+        metrics.record(&method, res.status().as_u16(), started.elapsed());
     }
     Ok(res)
+}
+
+/// Which part of the server a path is in, for the headers that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Docs,
+    /// The editorial and authentication API: never cached.
+    Editorial,
+    Other,
+}
+
+impl Section {
+    fn of(path: &str) -> Section {
+        if path.starts_with("/docs") {
+            Section::Docs
+        } else if path.starts_with("/api/v1/admin") || path.starts_with("/api/v1/auth") {
+            Section::Editorial
+        } else {
+            Section::Other
+        }
+    }
+}
+
+/// The span each request runs in: method, path, request id and, at the end, the status. Lean on
+/// purpose (tracing-actix-web's default records a dozen fields, re-matches the route and parses
+/// the connection info on every request, which cost a measurable share of a cached answer); the
+/// request id is what ties a request's log lines together, and it is sent back as X-Request-Id.
+pub struct RequestSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        let request_id = request.extensions().get::<RequestId>().copied();
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.path(),
+            request_id = tracing::field::display(request_id.map(|id| id.to_string()).unwrap_or_default()),
+            status = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: tracing::Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        let status = match outcome {
+            Ok(response) => response.status(),
+            Err(error) => error.as_response_error().status_code(),
+        };
+        span.record("status", status.as_u16());
+    }
 }

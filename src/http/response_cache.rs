@@ -26,6 +26,9 @@ pub struct CachedResponse {
     pub etag: HeaderValue,
     pub last_modified: Option<(DateTime<Utc>, HeaderValue)>,
     pub surrogate_key: Option<HeaderValue>,
+    /// `Cache-Control`, formatted once from the settings.
+    pub cache_control: HeaderValue,
+    pub content_type: HeaderValue,
     /// The surrogate keys, each once: what purges this entry.
     keys: Vec<String>,
 }
@@ -36,6 +39,8 @@ impl CachedResponse {
         etag: HeaderValue,
         last_modified: Option<(DateTime<Utc>, HeaderValue)>,
         keys: Vec<String>,
+        cache_control: HeaderValue,
+        content_type: HeaderValue,
     ) -> Self {
         // The header keeps the handler's order (collection first), each key once.
         let mut seen = HashSet::new();
@@ -53,6 +58,8 @@ impl CachedResponse {
             etag,
             last_modified,
             surrogate_key,
+            cache_control,
+            content_type,
             keys,
         }
     }
@@ -335,6 +342,8 @@ mod tests {
             HeaderValue::from_static("\"x\""),
             None,
             keys.iter().map(|k| (*k).to_owned()).collect(),
+            HeaderValue::from_static("public"),
+            HeaderValue::from_static("application/json"),
         ))
     }
 
