@@ -179,7 +179,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
                 .service(images::admin_get_image)
                 .service(images::update_image)
                 .service(images::delete_image)
-                .service(images::image_usage)
+                .service(crate::images::usage::image_usage)
                 .service(images::get_image),
         );
 }

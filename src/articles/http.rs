@@ -170,7 +170,7 @@ fn expanded_image(
     let Some(row) = rows.get(id) else {
         return (None, false);
     };
-    if crate::images::http::is_withdrawn(row, now()) {
+    if crate::images::rights::is_withdrawn(row, now()) {
         return (None, true);
     }
     let mut image = crate::images::to_public(row, settings);

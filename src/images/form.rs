@@ -4,10 +4,11 @@
 //! the file" (PRODUCT.md §3a).
 
 use actix_multipart::Multipart;
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime};
 use futures_util::StreamExt;
 
 use crate::error::{ApiError, FieldError};
+use crate::images::embedded::Embedded;
 use crate::images::meta;
 
 /// The metadata fields of an upload: `None` = not sent, `Some(None)` = sent empty.
@@ -88,6 +89,53 @@ impl UploadForm {
             other => errors.push(FieldError::new(other, format!("unknown field; send {FIELDS}"))),
         }
     }
+}
+
+/// The text fields and `taken_at` an upload ends up with.
+pub struct Merged {
+    texts: Vec<(&'static str, Option<String>)>,
+    pub taken_at: Option<NaiveDateTime>,
+}
+
+impl Merged {
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.texts
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.clone())
+    }
+}
+
+/// Each field from the form when it was sent (even empty: "none"), else from the file; marks
+/// in `embedded` the values read from the file that the form overrode (`used: false`).
+pub fn merge(form: &UploadForm, embedded: &mut Embedded) -> Merged {
+    fn overridden(embedded: &mut Embedded, name: &str) {
+        if let Some(field) = embedded.fields.get_mut(name) {
+            field.used = false;
+        }
+    }
+    let mut texts = Vec::new();
+    for (name, _) in meta::TEXT_LIMITS {
+        let value = match form.text(name) {
+            Some(sent) => {
+                overridden(embedded, name);
+                sent.clone()
+            }
+            None => embedded.value(name).map(str::to_owned),
+        };
+        texts.push((name, value));
+    }
+    let taken_at = match form.taken_at {
+        Some(sent) => {
+            overridden(embedded, "taken_at");
+            sent
+        }
+        None => embedded
+            .value("taken_at")
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.naive_utc()),
+    };
+    Merged { texts, taken_at }
 }
 
 fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {

@@ -1,23 +1,21 @@
-//! The images JSON API: admin upload, edit, delete, search and usage (`/api/v1/admin/images`),
-//! public metadata (`/api/v1/images/{id}`, 410 once withdrawn), and the public DTO other
-//! modules embed. The upload form is parsed in `form`, the field rules are in `meta`, what the
-//! file carries is read in `embedded`.
+//! The images JSON API: admin upload, edit, delete and search (`/api/v1/admin/images`), public
+//! metadata (`/api/v1/images/{id}`, 410 once withdrawn), and the public DTO other modules
+//! embed. The upload form is parsed in `form`, the field rules are in `meta`, what the file
+//! carries is read in `embedded`, the usage list is in `usage`.
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use chrono::{DateTime, NaiveDateTime};
+use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Auth, AuthorRole, ContributorRole, EditorRole};
-use crate::config::Settings;
 use crate::db::StoreError;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::events::{self, EventType, NewEvent};
-use crate::images::embedded::Embedded;
-use crate::images::form::{UploadForm, check_focal};
+use crate::images::form::check_focal;
 use crate::images::meta;
 use crate::images::process::{self, ImageProblem};
 use crate::images::storage::StorageKey;
@@ -25,174 +23,10 @@ use crate::images::store::{self, ImageChanges, ImageRow, NewImage};
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::startup::AppState;
 
-// --- DTOs ---------------------------------------------------------------------------------
+pub use crate::images::dto::{FocalPoint, ImageDto, RenditionUrl, Renditions, to_admin, to_public};
+use crate::images::rights::{is_withdrawn, max_age_until_withdrawn, withdrawn_problem};
 
-/// Where the image should stay in view when a rendition is cropped (0–1 from the left/top).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct FocalPoint {
-    #[schema(example = 0.5, minimum = 0.0, maximum = 1.0)]
-    pub x: f64,
-    #[schema(example = 0.35, minimum = 0.0, maximum = 1.0)]
-    pub y: f64,
-}
-
-/// One width of the `srcset`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RenditionUrl {
-    /// The width of this rendition in pixels.
-    #[schema(example = 640)]
-    pub width: u32,
-    #[schema(example = "https://news.example.com/media/0192f0c4-7c1e-7f00-8000-000000000000?w=640")]
-    pub url: String,
-}
-
-/// Ready-made URLs of an image.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Renditions {
-    /// The original as uploaded, minus location metadata.
-    #[schema(example = "https://news.example.com/media/0192f0c4-7c1e-7f00-8000-000000000000/original")]
-    pub original: String,
-    /// A ready `srcset` attribute value (`url 320w, url 640w, …`).
-    #[schema(
-        example = "https://news.example.com/media/0192f0c4-7c1e-7f00-8000-000000000000?w=320 320w, https://news.example.com/media/0192f0c4-7c1e-7f00-8000-000000000000?w=640 640w"
-    )]
-    pub srcset: String,
-    /// The widths of the `srcset`, each with its URL, narrowest first.
-    pub widths: Vec<RenditionUrl>,
-}
-
-/// An image with its newsroom metadata and rendition URLs.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ImageDto {
-    pub id: String,
-    /// `image/jpeg`, `image/png`, `image/webp` or `image/gif`.
-    #[schema(example = "image/jpeg")]
-    pub content_type: String,
-    /// Width as displayed (EXIF orientation applied).
-    #[schema(example = 3000)]
-    pub width: u32,
-    #[schema(example = 2000)]
-    pub height: u32,
-    /// Size of the original in bytes.
-    #[schema(example = 1843221)]
-    pub bytes: i64,
-    /// SHA-256 (hex) of the stored original; identical uploads share one image.
-    pub sha256: String,
-    #[schema(example = "Firefighters contain the blaze near the harbour on Tuesday.")]
-    pub caption: Option<String>,
-    /// The credit as printed, photographer/agency.
-    #[schema(example = "Saul Loeb/AFP")]
-    pub credit: Option<String>,
-    /// The supplying agency or source.
-    #[schema(example = "AFP")]
-    pub source: Option<String>,
-    #[schema(example = "Three firefighters spray water on a burning warehouse")]
-    pub alt_text: Option<String>,
-    #[schema(example = "© 2026 AFP")]
-    pub copyright: Option<String>,
-    /// The photographer.
-    #[schema(example = "Saul Loeb")]
-    pub creator: Option<String>,
-    /// The licence terms as the agency states them.
-    #[schema(example = "Editorial use only. No archive.")]
-    pub usage_terms: Option<String>,
-    /// How the image was made: an IPTC NewsCodes digital source type URI (e.g. for
-    /// AI-generated images, `…/trainedAlgorithmicMedia`).
-    #[schema(example = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture")]
-    pub digital_source_type: Option<String>,
-    /// When the picture was taken.
-    pub taken_at: Option<DateTime<Utc>>,
-    /// When the licence ends: from then on the image is withdrawn.
-    pub rights_expire_at: Option<DateTime<Utc>>,
-    /// True once `rights_expire_at` has passed: its files and public metadata then answer 410
-    /// and articles show it as `image: null, withdrawn: true`, so only admin responses (and an
-    /// upload whose rights already expired) show `true`.
-    pub withdrawn: bool,
-    pub focal_point: FocalPoint,
-    pub renditions: Renditions,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Admin responses only: what was read from the file's embedded metadata at upload.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub embedded: Option<Embedded>,
-}
-
-/// Whether the image's rights have expired at `at` (it is then withdrawn from public reads).
-pub fn is_withdrawn(row: &ImageRow, at: NaiveDateTime) -> bool {
-    row.rights_expire_at.is_some_and(|end| end <= at)
-}
-
-/// The admin view: the public one plus `embedded`.
-pub fn to_admin(row: &ImageRow, settings: &Settings) -> ImageDto {
-    let mut dto = to_public(row, settings);
-    dto.embedded = Some(
-        row.embedded
-            .as_deref()
-            .and_then(|e| serde_json::from_str(e).ok())
-            .unwrap_or_default(),
-    );
-    dto
-}
-
-/// The public view of an image: metadata plus absolute rendition URLs built from
-/// `settings.public_url` and the allowed widths.
-pub fn to_public(row: &ImageRow, settings: &Settings) -> ImageDto {
-    let base = format!("{}/media/{}", settings.public_url, row.id);
-    let image_width = u32::try_from(row.width).unwrap_or(0);
-    let mut widths = Vec::new();
-    for &w in &settings.image_widths {
-        if w < image_width {
-            widths.push(RenditionUrl {
-                width: w,
-                url: format!("{base}?w={w}"),
-            });
-        } else {
-            // The first allowed width at least as wide as the picture serves it at full size
-            // (renditions never enlarge), so it is listed with the picture's own width.
-            widths.push(RenditionUrl {
-                width: image_width,
-                url: format!("{base}?w={w}"),
-            });
-            break;
-        }
-    }
-    let srcset = widths
-        .iter()
-        .map(|r| format!("{} {}w", r.url, r.width))
-        .collect::<Vec<_>>()
-        .join(", ");
-    ImageDto {
-        id: row.id.clone(),
-        content_type: row.content_type.clone(),
-        width: image_width,
-        height: u32::try_from(row.height).unwrap_or(0),
-        bytes: row.bytes,
-        sha256: row.sha256.clone(),
-        caption: row.caption.clone(),
-        credit: row.credit.clone(),
-        source: row.source.clone(),
-        alt_text: row.alt_text.clone(),
-        copyright: row.copyright.clone(),
-        creator: row.creator.clone(),
-        usage_terms: row.usage_terms.clone(),
-        digital_source_type: row.digital_source_type.clone(),
-        taken_at: row.taken_at.map(crate::time::utc),
-        rights_expire_at: row.rights_expire_at.map(crate::time::utc),
-        withdrawn: is_withdrawn(row, crate::time::now()),
-        focal_point: FocalPoint {
-            x: row.focal_x,
-            y: row.focal_y,
-        },
-        renditions: Renditions {
-            original: format!("{base}/original"),
-            srcset,
-            widths,
-        },
-        created_at: crate::time::utc(row.created_at),
-        updated_at: crate::time::utc(row.updated_at),
-        embedded: None,
-    }
-}
+// --- request DTOs -------------------------------------------------------------------------
 
 /// The multipart form of an upload (documentation of the request body). Text fields may not
 /// hold control characters other than line feeds. A metadata field left out is read from the
@@ -305,21 +139,6 @@ pub struct ImageSearch {
     pub expiring_before: Option<String>,
 }
 
-/// An article that uses an image.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ImageUsage {
-    pub id: String,
-    pub slug: String,
-    pub headline: String,
-    /// `draft`, `scheduled`, `published` or `archived` (a scheduled article whose time has come
-    /// is `published`).
-    #[schema(example = "published")]
-    pub status: String,
-    /// Where the article uses the image: `hero`, `body`, `seo` (its share image).
-    #[schema(example = json!(["hero", "body"]))]
-    pub used_in: Vec<String>,
-}
-
 fn image_problem(problem: ImageProblem) -> ApiError {
     match problem {
         ImageProblem::Unsupported => ApiError::UnsupportedMediaType(
@@ -335,20 +154,6 @@ fn image_problem(problem: ImageProblem) -> ApiError {
 
 const NOT_FOUND: &str = "image";
 
-/// The 410 of a withdrawn image (its rights expired), for its metadata and its files.
-pub fn withdrawn_problem() -> ApiError {
-    ApiError::Gone("The image is withdrawn: its rights expired (rights_expire_at)".into())
-}
-
-/// A cache lifetime that ends no later than the image's withdrawal, so no cache keeps serving
-/// it after `rights_expire_at` even if a purge is missed.
-pub fn max_age_until_withdrawn(row: &ImageRow, max_age: u64, now: NaiveDateTime) -> u64 {
-    match row.rights_expire_at {
-        Some(end) => u64::try_from((end - now).num_seconds()).unwrap_or(0).min(max_age),
-        None => max_age,
-    }
-}
-
 /// Ids are UUIDs; anything else (including path tricks) names no image.
 pub fn parse_id(raw: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(raw)
@@ -363,9 +168,11 @@ pub fn parse_id(raw: &str) -> Result<String, ApiError> {
 /// `multipart/form-data` with a `file` field and optional metadata fields. The type is decided
 /// from the bytes (JPEG, PNG, WebP, GIF; anything else 415); the file is fully decoded, so a
 /// truncated or corrupt file (422) or one over `MASTHEAD_MAX_IMAGE_PIXELS` (422) is refused, and
-/// one over `MASTHEAD_MAX_UPLOAD_BYTES` is refused while it streams in (413). EXIF (with any
-/// GPS position), XMP and IPTC are removed from the stored original; the EXIF orientation is
-/// kept. Uploading bytes identical to an existing image creates nothing: the existing image is
+/// one over `MASTHEAD_MAX_UPLOAD_BYTES` is refused while it streams in (413). Metadata fields
+/// left out of the form are read from the file's XMP/IPTC (`embedded` in the answer says what
+/// was read; a field sent empty means none). EXIF (with any GPS position), XMP and IPTC are
+/// removed from the stored original; the licence read from the file is written back as a fresh
+/// XMP packet, and the EXIF orientation is kept. Uploading bytes identical to an existing image creates nothing: the existing image is
 /// returned with 200 (its metadata unchanged) instead of 201.
 #[utoipa::path(
     tag = "editorial",
@@ -402,7 +209,7 @@ pub async fn upload_image(
     }
     let (bytes, form) = crate::images::form::read_upload(payload, max_bytes, declared).await?;
     let mut checked = check_under_budget(&state, bytes).await?;
-    let fields = merge(&form, &mut checked.embedded);
+    let fields = crate::images::form::merge(&form, &mut checked.embedded);
     let sha256 = hex::encode(Sha256::digest(&checked.stored));
     let id = crate::time::new_id();
     let key_raw = format!("originals/{id}.{}", checked.kind.extension());
@@ -446,53 +253,6 @@ pub async fn upload_image(
     } else {
         Ok(HttpResponse::Ok().json(dto))
     }
-}
-
-/// The text fields and `taken_at` an upload ends up with.
-struct Merged {
-    texts: Vec<(&'static str, Option<String>)>,
-    taken_at: Option<NaiveDateTime>,
-}
-
-impl Merged {
-    fn text(&self, name: &str) -> Option<String> {
-        self.texts
-            .iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, v)| v.clone())
-    }
-}
-
-/// Each field from the form when it was sent (even empty: "none"), else from the file; marks
-/// in `embedded` the values read from the file that the form overrode (`used: false`).
-fn merge(form: &UploadForm, embedded: &mut Embedded) -> Merged {
-    fn overridden(embedded: &mut Embedded, name: &str) {
-        if let Some(field) = embedded.fields.get_mut(name) {
-            field.used = false;
-        }
-    }
-    let mut texts = Vec::new();
-    for (name, _) in meta::TEXT_LIMITS {
-        let value = match form.text(name) {
-            Some(sent) => {
-                overridden(embedded, name);
-                sent.clone()
-            }
-            None => embedded.value(name).map(str::to_owned),
-        };
-        texts.push((name, value));
-    }
-    let taken_at = match form.taken_at {
-        Some(sent) => {
-            overridden(embedded, "taken_at");
-            sent
-        }
-        None => embedded
-            .value("taken_at")
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.naive_utc()),
-    };
-    Merged { texts, taken_at }
 }
 
 /// Checks an upload under the memory budget. An image whose largest rendition would need more
@@ -643,83 +403,6 @@ pub async fn list_images(
         },
         |r| to_admin(&r, &settings),
     )))
-}
-
-/// The articles that use an image (contributors and up): in the hero, a body block or as the
-/// share image, in any status, so the desk sees what a withdrawal or a deletion touches.
-#[utoipa::path(
-    tag = "editorial",
-    security(("bearerAuth" = ["contributor"])),
-    params(("id" = String, Path, description = "Image id"), PageQuery),
-    responses(
-        (status = 200, body = Page<ImageUsage>),
-        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such image", body = Problem, content_type = "application/problem+json")
-    )
-)]
-#[get("/admin/images/{id}/usage")]
-pub async fn image_usage(
-    state: web::Data<AppState>,
-    _auth: Auth<ContributorRole>,
-    id: web::Path<String>,
-    query: web::Query<PageQuery>,
-) -> Result<web::Json<Page<ImageUsage>>, ApiError> {
-    let id = parse_id(&id)?;
-    let page = query.parse::<String>(&state.cursors)?;
-    let limit = page.limit;
-    let rows = state
-        .db
-        .run(move |conn| {
-            store::find(conn, &id)?;
-            let rows = store::usage(conn, &id, page.after, limit)?;
-            Ok((id, rows))
-        })
-        .await
-        .map_err(ApiError::naming(NOT_FOUND))?;
-    let (id, rows) = rows;
-    let at = crate::time::now();
-    Ok(web::Json(paginate(
-        rows,
-        limit,
-        &state.cursors,
-        |r| r.id.clone(),
-        |r| usage_of(&id, r, at),
-    )))
-}
-
-/// Where an article uses the image, from its parsed references (the query matched the id
-/// anywhere in the text).
-fn usage_of(image_id: &str, row: store::UsageRow, at: NaiveDateTime) -> ImageUsage {
-    let mut used_in = Vec::new();
-    let hero: Option<serde_json::Value> = row.hero.as_deref().and_then(|h| serde_json::from_str(h).ok());
-    if hero.as_ref().and_then(|h| h["image_id"].as_str()) == Some(image_id) {
-        used_in.push("hero".to_owned());
-    }
-    let body: Option<serde_json::Value> = serde_json::from_str(&row.body).ok();
-    let in_body = body.as_ref().and_then(|b| b.as_array()).is_some_and(|blocks| {
-        blocks
-            .iter()
-            .any(|b| b["type"] == "image" && b["image_id"].as_str() == Some(image_id))
-    });
-    if in_body {
-        used_in.push("body".to_owned());
-    }
-    if row.seo_og_image.as_deref() == Some(image_id) {
-        used_in.push("seo".to_owned());
-    }
-    let status = if row.status == "scheduled" && row.published_at.is_some_and(|p| p <= at) {
-        "published".to_owned()
-    } else {
-        row.status
-    };
-    ImageUsage {
-        id: row.id,
-        slug: row.slug,
-        headline: row.headline,
-        status,
-        used_in,
-    }
 }
 
 /// One image (contributors and up).

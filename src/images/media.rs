@@ -68,8 +68,8 @@ async fn find_row(state: &AppState, raw_id: &str) -> Result<ImageRow, ApiError> 
         .run(move |conn| store::find(conn, &id))
         .await
         .map_err(ApiError::naming("image"))?;
-    if crate::images::http::is_withdrawn(&row, crate::time::now()) {
-        return Err(crate::images::http::withdrawn_problem());
+    if crate::images::rights::is_withdrawn(&row, crate::time::now()) {
+        return Err(crate::images::rights::withdrawn_problem());
     }
     Ok(row)
 }
@@ -82,7 +82,7 @@ fn cache_control(row: &ImageRow) -> String {
         None => IMMUTABLE.to_owned(),
         Some(_) => format!(
             "public, max-age={}",
-            crate::images::http::max_age_until_withdrawn(row, YEAR, crate::time::now())
+            crate::images::rights::max_age_until_withdrawn(row, YEAR, crate::time::now())
         ),
     }
 }
