@@ -565,7 +565,7 @@ pub fn read(raw: &Raw) -> Embedded {
         );
     }
     if let Some(raw_type) = xmp.get("Iptc4xmpExt:DigitalSourceType") {
-        match meta::digital_source_type(raw_type) {
+        match meta::digital_source_type(raw_type.trim()) {
             Some(uri) => out.put(
                 "digital_source_type",
                 Some(uri),

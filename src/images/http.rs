@@ -63,6 +63,7 @@ pub struct ImageUpload {
     /// (`http://cv.iptc.org/newscodes/digitalsourcetype/<code>`); anything else is a 422.
     #[schema(
         max_length = 200,
+        pattern = r"^(https?://cv\.iptc\.org/newscodes/digitalsourcetype/(digitalCapture|computationalCapture|negativeFilm|positiveFilm|print|humanEdits|compositeWithTrainedAlgorithmicMedia|algorithmicallyEnhanced|digitalCreation|dataDrivenMedia|trainedAlgorithmicMedia|algorithmicMedia|screenCapture|virtualRecording|composite|compositeCapture|compositeSynthetic|minorHumanEdits|digitalArt|softwareImage))?$",
         example = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
     )]
     digital_source_type: Option<String>,
@@ -107,7 +108,7 @@ pub struct UpdateImage {
     pub usage_terms: Option<Option<String>>,
     /// An IPTC NewsCodes digital source type URI; anything else is a 422.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 200, example = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia")]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^(https?://cv\.iptc\.org/newscodes/digitalsourcetype/(digitalCapture|computationalCapture|negativeFilm|positiveFilm|print|humanEdits|compositeWithTrainedAlgorithmicMedia|algorithmicallyEnhanced|digitalCreation|dataDrivenMedia|trainedAlgorithmicMedia|algorithmicMedia|screenCapture|virtualRecording|composite|compositeCapture|compositeSynthetic|minorHumanEdits|digitalArt|softwareImage))?$", example = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia")]
     pub digital_source_type: Option<Option<String>>,
     /// RFC 3339.
     #[serde(default, deserialize_with = "present")]
@@ -432,7 +433,8 @@ pub async fn admin_get_image(
 
 /// Edit an image's metadata (authors and up).
 ///
-/// Absent fields stay as they are; `null` or an empty string clears a text field. A
+/// Absent fields stay as they are; `null` or an empty string clears a text field, `null` a
+/// time. A
 /// `rights_expire_at` in the past withdraws the image at once; moving it into the future (or
 /// clearing it) brings a withdrawn image back. Either way an `image.updated` event purges the
 /// `image:<id>` surrogate key.
@@ -471,7 +473,7 @@ pub async fn update_image(
     }
     let e = &mut errors;
     let text = |name: &'static str| move |raw: &str| meta::check_text(name, raw);
-    let time = |name: &'static str| move |raw: &str| meta::check_time(name, raw);
+    let time = |name: &'static str| move |raw: &str| meta::check_time_value(name, raw);
     let mut changes = ImageChanges {
         caption: field(input.caption, e, text("caption")),
         credit: field(input.credit, e, text("credit")),

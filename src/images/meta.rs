@@ -92,10 +92,9 @@ pub const DIGITAL_SOURCE_TYPES: [&str; 20] = [
 /// The vocabulary's namespace; codes are URIs under it.
 pub const DIGITAL_SOURCE_TYPE_BASE: &str = "http://cv.iptc.org/newscodes/digitalsourcetype/";
 
-/// A digital source type URI of the vocabulary, in its canonical `http://` form (`https://`
-/// is accepted and normalised); `None` for anything else.
+/// A digital source type URI of the vocabulary, exactly (no surrounding space), in its canonical
+/// `http://` form (`https://` is accepted and normalised); `None` for anything else.
 pub fn digital_source_type(raw: &str) -> Option<String> {
-    let raw = raw.trim();
     let code = raw
         .strip_prefix(DIGITAL_SOURCE_TYPE_BASE)
         .or_else(|| raw.strip_prefix("https://cv.iptc.org/newscodes/digitalsourcetype/"))?;
@@ -104,9 +103,13 @@ pub fn digital_source_type(raw: &str) -> Option<String> {
         .then(|| format!("{DIGITAL_SOURCE_TYPE_BASE}{code}"))
 }
 
+/// The spec's pattern for a typed `digital_source_type`: empty, or a URI of the vocabulary
+/// (kept equal to [`DIGITAL_SOURCE_TYPES`] by a test).
+pub const DIGITAL_SOURCE_TYPE_PATTERN: &str = r"^(https?://cv\.iptc\.org/newscodes/digitalsourcetype/(digitalCapture|computationalCapture|negativeFilm|positiveFilm|print|humanEdits|compositeWithTrainedAlgorithmicMedia|algorithmicallyEnhanced|digitalCreation|dataDrivenMedia|trainedAlgorithmicMedia|algorithmicMedia|screenCapture|virtualRecording|composite|compositeCapture|compositeSynthetic|minorHumanEdits|digitalArt|softwareImage))?$";
+
 /// Typed `digital_source_type`: empty means none; anything but a vocabulary URI is refused.
 pub fn check_digital_source_type(raw: &str) -> Result<Option<String>, FieldError> {
-    if raw.trim().is_empty() {
+    if raw.is_empty() {
         return Ok(None);
     }
     digital_source_type(raw).map(Some).ok_or_else(|| {
@@ -117,7 +120,8 @@ pub fn check_digital_source_type(raw: &str) -> Result<Option<String>, FieldError
     })
 }
 
-/// Typed times (`taken_at`, `rights_expire_at`): RFC 3339, stored as UTC; empty means none.
+/// Typed times (`taken_at`, `rights_expire_at`) in the upload form: RFC 3339, stored as UTC;
+/// empty means none (JSON edits clear them with `null`, see [`check_time_value`]).
 pub fn check_time(field: &str, raw: &str) -> Result<Option<NaiveDateTime>, FieldError> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -126,6 +130,18 @@ pub fn check_time(field: &str, raw: &str) -> Result<Option<NaiveDateTime>, Field
     DateTime::parse_from_rfc3339(raw)
         .map(|t| Some(t.naive_utc()))
         .map_err(|_| FieldError::new(field, "must be an RFC 3339 time, e.g. 2026-12-31T23:00:00Z"))
+}
+
+/// A time in a JSON edit: RFC 3339; an empty string is refused (`null` clears), as the spec's
+/// `date-time` format says.
+pub fn check_time_value(field: &str, raw: &str) -> Result<Option<NaiveDateTime>, FieldError> {
+    if raw.trim().is_empty() {
+        return Err(FieldError::new(
+            field,
+            "must be an RFC 3339 time; send null to clear it",
+        ));
+    }
+    check_time(field, raw)
 }
 
 #[cfg(test)]
@@ -154,5 +170,15 @@ mod tests {
         assert!(digital_source_type("http://cv.iptc.org/newscodes/digitalsourcetype/madeUp").is_none());
         assert!(digital_source_type("digitalCapture").is_none());
         assert!(check_digital_source_type("").unwrap().is_none());
+        assert!(check_digital_source_type(" http://cv.iptc.org/newscodes/digitalsourcetype/print").is_err());
+        let codes = DIGITAL_SOURCE_TYPE_PATTERN
+            .split_once("digitalsourcetype/(")
+            .and_then(|(_, rest)| rest.split_once("))?$"))
+            .map(|(codes, _)| codes.split('|').collect::<Vec<_>>())
+            .unwrap();
+        assert_eq!(
+            codes, DIGITAL_SOURCE_TYPES,
+            "the spec's pattern lists the vocabulary"
+        );
     }
 }

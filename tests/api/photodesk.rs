@@ -496,6 +496,23 @@ async fn the_new_fields_are_validated_editable_and_searchable() {
             .collect();
         assert_eq!(ids, [id], "{q}");
     }
+    // A time is cleared with null, not "" (the spec says date-time).
+    let bad = app
+        .patch(&path, &json!({"taken_at": ""}))
+        .bearer(&token)
+        .send()
+        .await
+        .assert_problem(422);
+    assert_eq!(bad["errors"][0]["field"], "taken_at");
+    // The spec states the vocabulary as the server checks it.
+    let spec = app.get("/openapi.json").await.json();
+    for schema in ["UpdateImage", "ImageUpload"] {
+        assert_eq!(
+            spec["components"]["schemas"][schema]["properties"]["digital_source_type"]["pattern"],
+            masthead::images::meta::DIGITAL_SOURCE_TYPE_PATTERN,
+            "{schema}"
+        );
+    }
     // null clears.
     let cleared = app
         .patch(&path, &json!({"creator": null, "rights_expire_at": null}))
