@@ -3,13 +3,16 @@
 #   1. Redocly CLI lints the spec the server serves (zero errors);
 #   2. a TypeScript client generated from that spec (openapi-typescript + openapi-fetch) is
 #      type-checked with tsc and run against the live server;
-#   3. Schemathesis fuzzes every operation with all its checks on.
+#   3. the distribution formats (issue 16): feeds in feedparser, JSON Feed 1.1 rules, sitemaps
+#      against the committed XSDs with xmllint, structured_data expanded with PyLD
+#      (scripts/contract/distribution_check.py; docs/distribution.md);
+#   4. Schemathesis fuzzes every operation with all its checks on.
 # It builds the debug binary, starts `masthead serve` on a free port with a temporary SQLite
 # database (loading `masthead demo` content when that subcommand exists), logs in as an admin,
-# runs the three checks and stops the server. Exits non-zero on any failure.
+# runs the four checks and stops the server. Exits non-zero on any failure.
 #
 # Tools install on demand into $MASTHEAD_TOOLS_DIR (default ~/.cache/masthead-tools): a Python
-# venv with Schemathesis, and clients/typescript/node_modules from its package-lock.json.
+# venv with Schemathesis, feedparser and PyLD, and clients/typescript/node_modules from its package-lock.json.
 # Knobs: CONTRACT_MAX_EXAMPLES (default 25), CONTRACT_SEED (default fixed; "random" for a new
 # one), CONTRACT_KEEP=1 keeps the work directory (server log, spec, reports).
 set -euo pipefail
@@ -46,6 +49,7 @@ if [ "$(cat "$VENV/.contract-requirements-sha256" 2>/dev/null)" != "$req_sum" ] 
   echo "$req_sum" > "$VENV/.contract-requirements-sha256"
 fi
 "$VENV/bin/st" --version
+command -v xmllint >/dev/null || fail "xmllint is missing (Debian/Ubuntu: apt-get install libxml2-utils)"
 
 CLIENT="$ROOT/clients/typescript"
 lock_sum=$(sha256sum "$CLIENT/package-lock.json" | cut -d' ' -f1)
@@ -145,7 +149,12 @@ step "TypeScript client: generate, type-check, run"
   MASTHEAD_URL="$BASE" MASTHEAD_EMAIL="$ADMIN_EMAIL" MASTHEAD_PASSWORD="$ADMIN_PASSWORD" node dist/client.js
 ) || fail "TypeScript client"
 
-# --- 3. Schemathesis ---------------------------------------------------------------------
+# --- 3. distribution formats ---------------------------------------------------------------
+step "distribution formats: feedparser, JSON Feed 1.1, xmllint + sitemap XSDs, PyLD"
+"$VENV/bin/python" "$ROOT/scripts/contract/distribution_check.py" "$BASE" "$WORK" ||
+  fail "distribution formats (see above)"
+
+# --- 4. Schemathesis ---------------------------------------------------------------------
 # Last, because it writes freely (creates and deletes users and keys). The admin's own account
 # is safe: the server refuses (409) to let admins delete, disable, demote or re-password
 # themselves, and /auth/password needs the current password.

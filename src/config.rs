@@ -69,12 +69,16 @@ pub struct Settings {
     pub image_max_chunks: u32,
     pub cache_max_age: u32,
     pub cache_stale_while_revalidate: u32,
+    /// Full-text searches run at once (each ranks up to 2,000 matches); more wait in line.
+    pub search_concurrency: usize,
     /// Memory the in-process cache of public responses may hold; 0 turns it off.
     pub response_cache_bytes: u64,
-    /// Longest a cached public response is kept (writes of this process purge it at once; the
-    /// TTL bounds what a write made elsewhere, such as another instance or the CLI, leaves stale).
+    /// Longest a cached public response is kept (writes purge it at once, those of other
+    /// instances through PostgreSQL notices; the TTL bounds what a CLI write leaves stale).
     pub response_cache_ttl: Duration,
     pub article_path: String,
+    /// Articles in each feed (RSS, Atom, JSON Feed).
+    pub feed_size: u32,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub bootstrap_admin_email: Option<String>,
@@ -203,9 +207,19 @@ impl Settings {
             image_max_chunks: parse_num(&get, "MASTHEAD_IMAGE_MAX_CHUNKS", 1000)?,
             cache_max_age: parse_num(&get, "MASTHEAD_CACHE_MAX_AGE", 60)?,
             cache_stale_while_revalidate: parse_num(&get, "MASTHEAD_CACHE_STALE_WHILE_REVALIDATE", 600)?,
+            search_concurrency: parse_num(&get, "MASTHEAD_SEARCH_CONCURRENCY", 2)?,
             response_cache_bytes: parse_bytes(&get, "MASTHEAD_RESPONSE_CACHE_SIZE", 32 * 1024 * 1024)?,
             response_cache_ttl: Duration::from_secs(parse_num(&get, "MASTHEAD_RESPONSE_CACHE_TTL_SECS", 60)?),
             article_path: get("MASTHEAD_ARTICLE_PATH").unwrap_or_else(|| "/{yyyy}/{mm}/{slug}".into()),
+            feed_size: match parse_num(&get, "MASTHEAD_FEED_SIZE", 50)? {
+                n @ 1..=1000 => n,
+                n => {
+                    return Err(invalid(
+                        "MASTHEAD_FEED_SIZE",
+                        format!("`{n}` is not between 1 and 1000"),
+                    ));
+                }
+            },
             access_token_ttl: Duration::from_secs(parse_num(&get, "MASTHEAD_ACCESS_TOKEN_TTL_SECS", 900)?),
             refresh_token_ttl: Duration::from_secs(parse_num(
                 &get,

@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod feeds;
 pub mod http;
 pub mod images;
 pub mod openapi;

@@ -28,6 +28,7 @@ editorial API (`/api/v1/admin/…`) needs a Bearer JWT or API key. Errors are RF
         (name = "public", description = "Public delivery API: published content, no authentication"),
         (name = "auth", description = "Editor sessions: login, refresh, logout"),
         (name = "editorial", description = "Editorial API: authenticated, every state"),
+        (name = "distribution", description = "Feeds (RSS, Atom, JSON Feed) and sitemaps for readers, aggregators and search engines"),
         (name = "operations", description = "Health, readiness and metrics")
     )
 )]

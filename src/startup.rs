@@ -43,6 +43,8 @@ pub struct AppState {
     pub media: Arc<crate::images::Media>,
     /// Serialized public responses, purged by every committed write of this process.
     pub cache: Arc<ResponseCache>,
+    /// Turns for full-text searches (`MASTHEAD_SEARCH_CONCURRENCY`).
+    pub searches: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -54,8 +56,29 @@ impl AppState {
         ));
         let purge = cache.clone();
         db.after_commit(Box::new(move |keys| purge.purge(keys)));
+        // Other instances' writes, as they commit (PostgreSQL); the listener ends with the cache.
+        if let crate::db::DatabaseUrl::Postgres(url) = db.url()
+            && cache.is_enabled()
+        {
+            let cache = Arc::downgrade(&cache);
+            crate::db::notify::listen(
+                url.clone(),
+                db.instance().to_owned(),
+                Box::new(move |what| {
+                    let Some(cache) = cache.upgrade() else {
+                        return false;
+                    };
+                    match what {
+                        crate::db::notify::Purge::Keys(keys) => cache.purge(&keys),
+                        crate::db::notify::Purge::Everything => cache.purge_everything(),
+                    }
+                    true
+                }),
+            );
+        }
         Ok(AppState {
             cache,
+            searches: Arc::new(tokio::sync::Semaphore::new(settings.search_concurrency.max(1))),
             passwords: Arc::new(Passwords::new(settings.argon2_memory_kib)?),
             jwt: JwtKeys::new(secret, settings.access_token_ttl),
             cursors: CursorCodec::new(secret),
@@ -124,6 +147,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     use crate::articles::http as articles;
     use crate::auth::{api_keys, http as auth};
     use crate::comments::http as comments;
+    use crate::feeds::http as feeds;
     use crate::images::{http as images, media};
     use crate::tags::http as tags;
     use crate::users::http as users;
@@ -132,6 +156,12 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
         .service(health::metrics)
         .service(media::original)
         .service(media::rendition)
+        .service(feeds::rss_feed)
+        .service(feeds::atom_feed)
+        .service(feeds::json_feed)
+        .service(feeds::sitemap_index)
+        .service(feeds::sitemap_month)
+        .service(feeds::sitemap_news)
         .service(
             utoipa_actix_web::scope("/api/v1")
                 .service(auth::login)

@@ -102,6 +102,11 @@ pub struct ArticleDto {
     pub comment_count: i32,
     pub comments_enabled: bool,
     pub seo: SeoDto,
+    /// Public article only: its schema.org `NewsArticle` JSON-LD, ready for a
+    /// `<script type="application/ld+json">` (PRODUCT.md §11; built by `feeds::jsonld`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub structured_data: Option<Value>,
 }
 
 /// An article as lists show it: what a front page needs, without the body.
@@ -289,6 +294,7 @@ pub fn build(
                 og_image_url: None,
                 canonical_url: canonical,
             },
+            structured_data: None,
             id: row.id,
             slug: row.slug,
             headline: row.headline,
@@ -1417,6 +1423,9 @@ fn event_keys(caused: &[EventType], dto: &ArticleDto) -> Vec<String> {
     keys
 }
 
+/// How long a search waits for its turn before the client is told to retry (503).
+const SEARCH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Published articles, newest first (or best match first with `q`), keyset-paginated.
 ///
 /// Cached: strong `ETag`, `Last-Modified`, 304 on `If-None-Match` / `If-Modified-Since`,
@@ -1473,6 +1482,15 @@ pub async fn list_articles(
         if let Some(q) = q {
             let page = page.parse::<(f64, NaiveDateTime, String)>(&state.cursors)?;
             let limit = page.limit;
+            // A search ranks up to 2,000 matches: only a few run at once, so distinct searches
+            // cannot take memory and CPU in proportion to the archive times the clients.
+            let _turn = tokio::time::timeout(SEARCH_WAIT, state.searches.clone().acquire_owned())
+                .await
+                .map_err(|_| ApiError::Busy {
+                    detail: "Too many searches at once; try again shortly".into(),
+                    retry_after_secs: 1,
+                })?
+                .map_err(ApiError::internal)?;
             let items = state
                 .db
                 .run(move |conn| {
@@ -1559,7 +1577,7 @@ pub async fn get_article(
     let slug = slug.into_inner();
     let settings = state.settings.clone();
     enum Found {
-        Article(Box<ArticleDto>),
+        Article(Box<ArticleDto>, Option<NaiveDateTime>),
         Moved(String, String),
     }
     caching::cached(&req, &state.settings, &state.cache, &state.db, || async {
@@ -1569,7 +1587,10 @@ pub async fn get_article(
                 let at = now();
                 if let Some(row) = store::find_by_slug(conn, &slug)? {
                     return if row.is_public(at) {
-                        Ok(Found::Article(Box::new(build_one(conn, &settings, row)?)))
+                        let mut dto = build_one(conn, &settings, row)?;
+                        let (site, site_changed) = crate::site::read(conn, &settings)?;
+                        dto.structured_data = Some(crate::feeds::jsonld::news_article(&dto, &site));
+                        Ok(Found::Article(Box::new(dto), site_changed))
                     } else {
                         Err(StoreError::NotFound)
                     };
@@ -1582,8 +1603,12 @@ pub async fn get_article(
             .await
             .map_err(ApiError::naming("article"))?;
         Ok(match found {
-            Found::Article(dto) => {
-                let info = CacheInfo::new(surrogate_keys(&dto)).modified([last_modified(&dto)]);
+            Found::Article(dto, site_changed) => {
+                // `structured_data` names the site (publisher, language): `site` purges it too.
+                let keys = surrogate_keys(&dto).into_iter().chain(["site".to_owned()]);
+                let info = CacheInfo::new(keys)
+                    .modified([last_modified(&dto)])
+                    .modified(site_changed.map(utc));
                 Fresh::Cacheable(dto, info)
             }
             Found::Moved(id, current) => Fresh::Uncached(

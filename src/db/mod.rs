@@ -10,6 +10,7 @@
 //! (`MASTHEAD_DB_BUSY_TIMEOUT_MS`) is answered 503 with `Retry-After`, with nothing written.
 //! See docs/architecture.md, "Concurrent writes".
 
+pub mod notify;
 pub mod schema;
 
 use std::cell::RefCell;
@@ -186,6 +187,8 @@ pub struct Db {
     busy_timeout: Duration,
     /// Told the surrogate keys a write made stale, right after it commits (the response cache).
     after_commit: Arc<OnceLock<AfterCommit>>,
+    /// Names this process in the purge notices it sends other instances (PostgreSQL).
+    instance: Arc<str>,
 }
 
 /// What a committed write reports: the surrogate keys its changes made stale.
@@ -248,6 +251,7 @@ impl Db {
             writer,
             busy_timeout,
             after_commit: Arc::new(OnceLock::new()),
+            instance: Arc::from(uuid::Uuid::new_v4().simple().to_string()),
         })
     }
 
@@ -255,6 +259,11 @@ impl Db {
     /// surrogate keys to. Set once; later calls are ignored.
     pub fn after_commit(&self, hook: AfterCommit) {
         let _ = self.after_commit.set(hook);
+    }
+
+    /// This process's name in purge notices (`db::notify`).
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -332,6 +341,7 @@ impl Db {
             .map_err(|e| ApiError::internal(format!("write permit: {e}")))?;
         let pool = self.pool.clone();
         let after_commit = self.after_commit.clone();
+        let instance = self.instance.clone();
         let result = actix_web::web::block(move || {
             // The permit lives as long as the work, even if the request is cancelled meanwhile.
             let _turn = turn;
@@ -341,7 +351,7 @@ impl Db {
             let mut attempt = 1;
             loop {
                 STALE_KEYS.with(|stale| *stale.borrow_mut() = Some(Vec::new()));
-                let outcome = write_transaction(&mut conn, &mut work);
+                let outcome = write_transaction(&mut conn, &mut work, &instance);
                 let stale = STALE_KEYS
                     .with(|stale| stale.borrow_mut().take())
                     .unwrap_or_default();
@@ -395,7 +405,10 @@ fn retry_pause(attempt: u32) -> Duration {
 /// first read and a later write can never fail with `SQLITE_BUSY` (a deferred transaction that
 /// reads, then writes after another writer committed, fails at once whatever `busy_timeout`
 /// says); a plain `BEGIN` on PostgreSQL, where stores lock the rows they change.
-fn write_transaction<T, F>(conn: &mut DbConn, work: &mut F) -> Result<T, StoreError>
+///
+/// On PostgreSQL the keys the work marked stale go out to the other instances with
+/// `pg_notify` in the same transaction (`db::notify`): delivered when, and only if, it commits.
+fn write_transaction<T, F>(conn: &mut DbConn, work: &mut F, instance: &str) -> Result<T, StoreError>
 where
     F: FnMut(&mut DbConn) -> Result<T, StoreError>,
 {
@@ -404,7 +417,18 @@ where
         DbConn::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?,
         DbConn::Postgres(inner) => AnsiTransactionManager::begin_transaction(inner)?,
     }
-    match work(conn) {
+    let outcome = work(conn).and_then(|value| {
+        if let DbConn::Postgres(pg) = conn {
+            let stale = STALE_KEYS
+                .with(|stale| stale.borrow().clone())
+                .unwrap_or_default();
+            if !stale.is_empty() {
+                notify::send(pg, instance, &stale)?;
+            }
+        }
+        Ok(value)
+    });
+    match outcome {
         Ok(value) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
             Ok(value)

@@ -257,6 +257,19 @@ impl ResponseCache {
         index.remember(n, Purged::Keys(keys.to_vec()));
     }
 
+    /// Drops every entry (another instance's notices may have been missed).
+    pub fn purge_everything(&self) {
+        let Some(entries) = &self.entries else { return };
+        let mut index = self.lock();
+        index.purges += 1;
+        let n = index.purges;
+        index.remember(n, Purged::Everything);
+        index.by_key.clear();
+        index.indexed = 0;
+        entries.invalidate_all();
+        self.next_due.store(DUE_UNKNOWN, Ordering::Release);
+    }
+
     /// The cache's counters in the Prometheus text format.
     pub fn render_metrics(&self) -> String {
         let (entries, bytes) = self

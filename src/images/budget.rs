@@ -5,8 +5,13 @@
 //! `Retry-After` instead of the server running out of memory. A job may take a conservative
 //! estimate and hand back what it does not need once the image's header is read
 //! ([`Reservation::shrink_to`]).
+//!
+//! When the last reservation of a burst is given back, the allocator is asked to return freed
+//! memory to the system (glibc's `malloc_trim`): glibc keeps what a burst of decodes freed in
+//! its per-thread arenas, so resident memory otherwise stayed at the burst's peak for good.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -31,7 +36,48 @@ pub struct Busy {
 /// Memory reserved for one job; given back when dropped.
 #[derive(Debug)]
 pub struct Reservation {
-    permit: OwnedSemaphorePermit,
+    /// Always `Some` until dropped.
+    permit: Option<OwnedSemaphorePermit>,
+    semaphore: Arc<Semaphore>,
+    total_kib: u32,
+}
+
+/// A trim is under way (one at a time is enough).
+static TRIMMING: AtomicBool = AtomicBool::new(false);
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        if self.semaphore.available_permits() == self.total_kib as usize {
+            return_freed_memory();
+        }
+    }
+}
+
+/// Asks glibc to give the memory image work freed back to the system, on a thread of its own
+/// (a trim walks every arena and may take milliseconds). Other allocators return memory on
+/// their own; nothing to do there.
+#[cfg_attr(
+    all(target_os = "linux", target_env = "gnu"),
+    expect(
+        unsafe_code,
+        reason = "malloc_trim is a C function; it only releases free memory"
+    )
+)]
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if !TRIMMING.swap(true, Ordering::AcqRel) {
+        let spawned = std::thread::Builder::new()
+            .name("masthead-malloc-trim".into())
+            .spawn(|| {
+                // SAFETY: malloc_trim only releases free memory; it has no preconditions.
+                unsafe { libc::malloc_trim(0) };
+                TRIMMING.store(false, Ordering::Release);
+            });
+        if spawned.is_err() {
+            TRIMMING.store(false, Ordering::Release);
+        }
+    }
 }
 
 fn to_kib(bytes: u64) -> u64 {
@@ -65,7 +111,11 @@ impl ImageBudget {
         let kib = to_kib(bytes).min(u64::from(self.total_kib)) as u32;
         let acquire = self.semaphore.clone().acquire_many_owned(kib);
         match tokio::time::timeout(self.wait, acquire).await {
-            Ok(Ok(permit)) => Ok(Reservation { permit }),
+            Ok(Ok(permit)) => Ok(Reservation {
+                permit: Some(permit),
+                semaphore: self.semaphore.clone(),
+                total_kib: self.total_kib,
+            }),
             // Timed out (the semaphore is never closed).
             _ => Err(Busy {
                 retry_after_secs: self.wait.as_secs().clamp(1, 30),
@@ -86,15 +136,17 @@ impl From<Busy> for crate::error::ApiError {
 impl Reservation {
     /// Reserved bytes.
     pub fn bytes(&self) -> u64 {
-        self.permit.num_permits() as u64 * KIB
+        self.permit.as_ref().map_or(0, |p| p.num_permits() as u64 * KIB)
     }
 
     /// Gives back everything above `bytes` (never grows).
     pub fn shrink_to(&mut self, bytes: u64) {
         let keep = to_kib(bytes) as usize;
-        let held = self.permit.num_permits();
-        if keep < held {
-            drop(self.permit.split(held - keep));
+        if let Some(permit) = self.permit.as_mut() {
+            let held = permit.num_permits();
+            if keep < held {
+                drop(permit.split(held - keep));
+            }
         }
     }
 }

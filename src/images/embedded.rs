@@ -79,15 +79,15 @@ impl Embedded {
 
 // --- XMP ----------------------------------------------------------------------------------
 
-const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
-const DC: &str = "http://purl.org/dc/elements/1.1/";
-const PHOTOSHOP: &str = "http://ns.adobe.com/photoshop/1.0/";
-const XMP_RIGHTS: &str = "http://ns.adobe.com/xap/1.0/rights/";
-const IPTC_CORE: &str = "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/";
-const IPTC_EXT: &str = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/";
+const RDF: &[u8] = b"http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+const DC: &[u8] = b"http://purl.org/dc/elements/1.1/";
+const PHOTOSHOP: &[u8] = b"http://ns.adobe.com/photoshop/1.0/";
+const XMP_RIGHTS: &[u8] = b"http://ns.adobe.com/xap/1.0/rights/";
+const IPTC_CORE: &[u8] = b"http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/";
+const IPTC_EXT: &[u8] = b"http://iptc.org/std/Iptc4xmpExt/2008-02-29/";
 
 /// The XMP properties read: namespace, local name, and the label used in `from`.
-const XMP_PROPERTIES: [(&str, &str, &str); 9] = [
+const XMP_PROPERTIES: [(&[u8], &str, &str); 9] = [
     (DC, "description", "dc:description"),
     (DC, "creator", "dc:creator"),
     (DC, "rights", "dc:rights"),
@@ -106,16 +106,16 @@ const XMP_PROPERTIES: [(&str, &str, &str); 9] = [
 /// No value we keep is longer than this many bytes of text, however long the packet.
 const MAX_VALUE_BYTES: usize = 16 * 1024;
 
-fn property(ns: &ResolveResult<'_>, local: &str) -> Option<usize> {
+fn property(ns: &ResolveResult<'_>, local: &[u8]) -> Option<usize> {
     let ResolveResult::Bound(ns) = ns else {
         return None;
     };
     XMP_PROPERTIES
         .iter()
-        .position(|(n, l, _)| *n == ns.as_ref() && *l == local)
+        .position(|(n, l, _)| *n == ns.as_ref() && l.as_bytes() == local)
 }
 
-fn is_rdf(ns: &ResolveResult<'_>, local: &str, name: &str) -> bool {
+fn is_rdf(ns: &ResolveResult<'_>, local: &[u8], name: &[u8]) -> bool {
     matches!(ns, ResolveResult::Bound(n) if n.as_ref() == RDF) && local == name
 }
 
@@ -167,13 +167,13 @@ pub fn read_xmp(packet: &[u8], notes: &mut Vec<String>) -> BTreeMap<&'static str
                 let local = e.local_name();
                 let local = local.as_ref();
                 if let Some(o) = open.as_mut() {
-                    if is_rdf(&ns, local, "li") {
+                    if is_rdf(&ns, local, b"li") {
                         o.buf.clear();
                         o.lang = e
                             .attributes()
                             .flatten()
-                            .find(|a| a.key.as_ref() == "xml:lang")
-                            .map(|a| a.value.to_string());
+                            .find(|a| a.key.as_ref() == b"xml:lang")
+                            .map(|a| String::from_utf8_lossy(&a.value).into_owned());
                         if empty {
                             o.items.push((o.lang.take(), String::new()));
                         }
@@ -184,7 +184,7 @@ pub fn read_xmp(packet: &[u8], notes: &mut Vec<String>) -> BTreeMap<&'static str
                         .flatten()
                         .find(|a| {
                             let (ans, alocal) = reader.resolver().resolve_attribute(a.key);
-                            is_rdf(&ans, alocal.as_ref(), "resource")
+                            is_rdf(&ans, alocal.as_ref(), b"resource")
                         })
                         .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok())
                         .map(|v| v.into_owned());
@@ -230,7 +230,7 @@ pub fn read_xmp(packet: &[u8], notes: &mut Vec<String>) -> BTreeMap<&'static str
                         found.entry(XMP_PROPERTIES[o.index].2).or_insert(value);
                     }
                 } else if let Some(o) = open.as_mut()
-                    && local.as_ref() == "li"
+                    && local.as_ref() == b"li"
                 {
                     let item = std::mem::take(&mut o.buf);
                     o.items.push((o.lang.take(), item));
@@ -238,19 +238,22 @@ pub fn read_xmp(packet: &[u8], notes: &mut Vec<String>) -> BTreeMap<&'static str
             }
             Event::Text(ref t) => {
                 if let Some(o) = open.as_mut() {
-                    push_bounded(&mut o.buf, &t.xml10_content());
+                    push_bounded(&mut o.buf, &t.xml10_content().unwrap_or_default());
                 }
             }
             Event::CData(ref t) => {
                 if let Some(o) = open.as_mut() {
-                    push_bounded(&mut o.buf, &t.xml10_content());
+                    push_bounded(&mut o.buf, &t.xml10_content().unwrap_or_default());
                 }
             }
             Event::GeneralRef(ref r) => {
                 if let Some(o) = open.as_mut() {
                     if let Ok(Some(c)) = r.resolve_char_ref() {
                         o.buf.push(c);
-                    } else if let Some(s) = quick_xml::escape::resolve_predefined_entity(r) {
+                    } else if let Some(s) = std::str::from_utf8(r)
+                        .ok()
+                        .and_then(quick_xml::escape::resolve_predefined_entity)
+                    {
                         o.buf.push_str(s);
                     } else {
                         skipped_entities = true;

@@ -1228,3 +1228,21 @@ async fn schedule_unpublish_and_restore_honour_if_match_too() {
     assert_eq!(now["status"], "draft");
     assert_eq!(now["standfirst"], "moved on");
 }
+
+#[actix_web::test]
+async fn search_reads_whole_words_and_the_last_one_as_typed_so_far() {
+    let app = TestApp::spawn().await;
+    let editor = app.token_for("editor").await;
+    published(&app, &editor, &story("Ferry strike ends")).await;
+    let found = |q: &'static str| {
+        let app = &app;
+        async move {
+            let res = app.get(&format!("/api/v1/articles?q={q}")).await;
+            res.assert_status(200);
+            res.json()["data"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(found("strike%20fer").await, 1, "the last word is completed");
+    assert_eq!(found("ferry%20strike").await, 1);
+    assert_eq!(found("fer%20strike").await, 0, "only the last word is a prefix");
+}

@@ -10,6 +10,7 @@ mod comments;
 mod concurrency;
 mod contract;
 mod events;
+mod feeds;
 mod foundation;
 mod hardening;
 mod helpers;

@@ -421,3 +421,57 @@ async fn an_edit_of_one_article_leaves_other_cached_responses_alone() {
         hits + 2
     );
 }
+
+#[actix_web::test]
+async fn on_postgresql_a_write_on_one_instance_reaches_the_cache_of_another_within_a_second() {
+    if crate::helpers::postgres_admin_url().is_none() {
+        return; // SQLite serves one process per file; there is no other instance to tell.
+    }
+    let app = TestApp::spawn().await;
+    let second = masthead::startup::Application::build(app.settings.clone()).unwrap();
+    let other = format!("http://127.0.0.1:{}", second.port());
+    let handle = second.handle();
+    actix_web::rt::spawn(second.run_until_stopped());
+    let client = awc::Client::default();
+    let read = |path: &'static str| {
+        let (client, url) = (client.clone(), format!("{other}{path}"));
+        async move {
+            let mut res = client.get(url).send().await.unwrap();
+            let body: Value = res.json().limit(1 << 20).await.unwrap();
+            body
+        }
+    };
+
+    let editor = app.token_for("editor").await;
+    let a = published(&app, &editor, &story("Harbour bridge reopens")).await;
+    assert_eq!(
+        read("/api/v1/articles/harbour-bridge-reopens").await["headline"],
+        "Harbour bridge reopens"
+    );
+    assert_eq!(
+        read("/api/v1/articles/harbour-bridge-reopens").await["headline"],
+        "Harbour bridge reopens"
+    );
+
+    app.patch(
+        &format!("/api/v1/admin/articles/{}", a["id"].as_str().unwrap()),
+        &json!({"headline": "Harbour bridge reopens early"}),
+    )
+    .bearer(&editor)
+    .send()
+    .await
+    .assert_status(200);
+    let written = std::time::Instant::now();
+    loop {
+        let seen = read("/api/v1/articles/harbour-bridge-reopens").await;
+        if seen["headline"] == "Harbour bridge reopens early" {
+            break;
+        }
+        assert!(
+            written.elapsed() < std::time::Duration::from_secs(1),
+            "the other instance still serves the old headline after 1 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    handle.stop(false).await;
+}
