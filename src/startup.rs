@@ -213,6 +213,7 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
                 .service(images::admin_get_image)
                 .service(images::update_image)
                 .service(images::delete_image)
+                .service(crate::images::usage::image_usage)
                 .service(images::get_image)
                 .service(webhooks::create_webhook)
                 .service(webhooks::list_webhooks)

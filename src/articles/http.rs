@@ -47,13 +47,16 @@ pub struct ArticleTag {
 }
 
 /// The hero image: `image` carries the expanded image (its `caption` is the one to print);
-/// null if the image no longer exists.
+/// null if the image no longer exists or is withdrawn.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HeroDto {
     pub image_id: String,
     pub caption: Option<String>,
     #[schema(value_type = Option<crate::images::ImageDto>)]
     pub image: Option<Value>,
+    /// True when the image is withdrawn (its rights expired, PRODUCT.md §3a); `image` is null.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withdrawn: bool,
 }
 
 /// SEO fields, with defaults filled in (headline, standfirst, canonical URL from the
@@ -62,8 +65,11 @@ pub struct HeroDto {
 pub struct SeoDto {
     pub meta_title: String,
     pub meta_description: String,
-    /// Image id of the share image, if set.
+    /// Image id of the share image: the one set, else the hero image (unless withdrawn).
     pub og_image: Option<String>,
+    /// The share image's largest rendition, for `<meta property="og:image">`.
+    #[serde(default)]
+    pub og_image_url: Option<String>,
     pub canonical_url: String,
 }
 
@@ -158,25 +164,33 @@ pub fn canonical_url(settings: &Settings, slug: &str, at: NaiveDateTime) -> Stri
 }
 
 /// One image as articles show it: its public metadata and renditions, with `caption` (the
-/// block's or hero's override, when given) as the caption to print.
+/// block's or hero's override, when given) as the caption to print; `(None, true)` when the
+/// image is withdrawn (its rights expired: computed now, so it holds without any write).
 fn expanded_image(
     rows: &HashMap<String, crate::images::ImageRow>,
     settings: &Settings,
     id: &str,
     caption: Option<&str>,
-) -> Option<Value> {
-    let row = rows.get(id)?;
+) -> (Option<Value>, bool) {
+    let Some(row) = rows.get(id) else {
+        return (None, false);
+    };
+    if crate::images::rights::is_withdrawn(row, now()) {
+        return (None, true);
+    }
     let mut image = crate::images::to_public(row, settings);
     if let Some(caption) = caption.map(model::plain_text).filter(|c| !c.is_empty()) {
         image.caption = Some(caption);
     }
-    serde_json::to_value(image).ok()
+    (serde_json::to_value(image).ok(), false)
 }
 
 /// THE place where image references are expanded: the hero and every image block get their
 /// `image` (full metadata and rendition URLs; its `caption` is the caption to print: the block's
-/// or hero's override first, else the image's own), and `body_html` is rendered with them.
-/// One query for all the articles given.
+/// or hero's override first, else the image's own), or `withdrawn: true` and no image once the
+/// image's rights expired; `seo.og_image` defaults to the hero image and `seo.og_image_url` is
+/// its largest rendition; and `body_html` is rendered with them. One query for all the
+/// articles given.
 pub fn expand_images(
     conn: &mut DbConn,
     settings: &Settings,
@@ -185,6 +199,7 @@ pub fn expand_images(
     let mut ids: Vec<String> = Vec::new();
     for article in articles.iter() {
         ids.extend(article.hero.as_ref().map(|h| h.image_id.clone()));
+        ids.extend(article.seo.og_image.clone());
         ids.extend(article.body.iter().filter_map(|b| match b {
             Block::Image { image_id, .. } => Some(image_id.clone()),
             _ => None,
@@ -196,17 +211,33 @@ pub fn expand_images(
     let expand = |id: &str, caption: Option<&str>| expanded_image(&rows, settings, id, caption);
     for article in articles.iter_mut() {
         if let Some(hero) = article.hero.as_mut() {
-            hero.image = expand(&hero.image_id, hero.caption.as_deref());
+            (hero.image, hero.withdrawn) = expand(&hero.image_id, hero.caption.as_deref());
         }
         for block in &mut article.body {
             if let Block::Image {
                 image_id,
                 caption,
                 image,
+                withdrawn,
             } = block
             {
-                *image = expand(image_id, caption.as_deref());
+                (*image, *withdrawn) = expand(image_id, caption.as_deref());
             }
+        }
+        let seo = &mut article.seo;
+        let share_id = seo
+            .og_image
+            .clone()
+            .or_else(|| article.hero.as_ref().map(|h| h.image_id.clone()));
+        seo.og_image_url = None;
+        // A withdrawn or missing share image is not offered to social networks.
+        if let Some((Some(image), _)) = share_id.as_deref().map(|id| expand(id, None)) {
+            seo.og_image = share_id;
+            seo.og_image_url = image["renditions"]["widths"]
+                .as_array()
+                .and_then(|w| w.last())
+                .and_then(|w| w["url"].as_str())
+                .map(str::to_owned);
         }
         article.body_html = model::render_html(&article.body);
     }
@@ -230,6 +261,7 @@ pub fn build(
             image_id: h.image_id,
             caption: h.caption,
             image: None,
+            withdrawn: false,
         });
         let canonical = row.seo_canonical_url.clone().unwrap_or_else(|| {
             canonical_url(
@@ -259,6 +291,7 @@ pub fn build(
                     .clone()
                     .unwrap_or_else(|| row.standfirst.clone()),
                 og_image: row.seo_og_image.clone(),
+                og_image_url: None,
                 canonical_url: canonical,
             },
             structured_data: None,
@@ -301,10 +334,14 @@ pub fn build_summaries(
         .into_iter()
         .zip(heroes)
         .map(|(row, hero)| ArticleSummary {
-            hero: hero.map(|h| HeroDto {
-                image: expanded_image(&images, settings, &h.image_id, h.caption.as_deref()),
-                image_id: h.image_id,
-                caption: h.caption,
+            hero: hero.map(|h| {
+                let (image, withdrawn) = expanded_image(&images, settings, &h.image_id, h.caption.as_deref());
+                HeroDto {
+                    image,
+                    withdrawn,
+                    image_id: h.image_id,
+                    caption: h.caption,
+                }
             }),
             authors: byline(&mut authors, &row.id),
             tags: tag_list(&mut tags, &row.id),
@@ -1360,6 +1397,8 @@ fn surrogate_keys(a: &ArticleDto) -> Vec<String> {
     keys.extend(a.tags.iter().map(|t| format!("tag:{}", t.slug)));
     keys.extend(a.authors.iter().map(|u| format!("author:{}", u.id)));
     keys.extend(a.hero.iter().map(|h| format!("image:{}", h.image_id)));
+    // The share image too: its withdrawal changes `seo.og_image_url`.
+    keys.extend(a.seo.og_image.iter().map(|id| format!("image:{id}")));
     keys.extend(a.body.iter().filter_map(|b| match b {
         Block::Image { image_id, .. } => Some(format!("image:{image_id}")),
         _ => None,

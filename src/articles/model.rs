@@ -97,6 +97,10 @@ pub enum Block {
         #[serde(default)]
         #[schema(value_type = Option<crate::images::ImageDto>)]
         image: Option<Value>,
+        /// True when the image is withdrawn (its rights expired, PRODUCT.md §3a): `image` is
+        /// then null and `body_html` leaves the figure out; the article stays readable.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        withdrawn: bool,
     },
     /// A pull quote.
     Quote {
@@ -304,6 +308,7 @@ pub fn parse_body(raw: &Value, errors: &mut Errors) -> Vec<Block> {
                     image_id: image_id.trim().to_owned(),
                     caption,
                     image: None,
+                    withdrawn: false,
                 })
             }
             Some("quote") => {
@@ -401,7 +406,7 @@ pub fn parse_body(raw: &Value, errors: &mut Errors) -> Vec<Block> {
 
 /// A `<figure>` for an image block: the picture with `srcset` when the image is known, and a
 /// `<figcaption>` holding the caption (the block's sanitised override, else the image's own,
-/// escaped) and the credit.
+/// escaped), the credit and the source.
 fn render_figure(html: &mut String, image_id: &str, caption: Option<&str>, image: Option<&Value>) {
     html.push_str(&format!("<figure data-image-id=\"{}\">", escape_attr(image_id)));
     let text = |key: &str| image.and_then(|i| i[key].as_str()).filter(|s| !s.is_empty());
@@ -427,13 +432,18 @@ fn render_figure(html: &mut String, image_id: &str, caption: Option<&str>, image
         None => text("caption").map(escape),
     };
     let credit = text("credit");
-    if caption_html.is_some() || credit.is_some() {
+    // The source unless the credit already says exactly that ("AFP" / "AFP").
+    let source = text("source").filter(|s| credit.is_none_or(|c| !c.eq_ignore_ascii_case(s)));
+    if caption_html.is_some() || credit.is_some() || source.is_some() {
         html.push_str("<figcaption>");
         if let Some(caption) = caption_html {
             html.push_str(&caption);
         }
         if let Some(credit) = credit {
             html.push_str(&format!(" <span class=\"credit\">{}</span>", escape(credit)));
+        }
+        if let Some(source) = source {
+            html.push_str(&format!(" <span class=\"source\">{}</span>", escape(source)));
         }
         html.push_str("</figcaption>");
     }
@@ -447,10 +457,12 @@ pub fn render_html(blocks: &[Block]) -> String {
         match block {
             Block::Paragraph { text } => html.push_str(&format!("<p>{text}</p>\n")),
             Block::Heading { level, text } => html.push_str(&format!("<h{level}>{text}</h{level}>\n")),
+            Block::Image { withdrawn: true, .. } => {}
             Block::Image {
                 image_id,
                 caption,
                 image,
+                ..
             } => render_figure(&mut html, image_id, caption.as_deref(), image.as_ref()),
             Block::Quote { text, attribution } => {
                 html.push_str(&format!("<blockquote><p>{text}</p>"));

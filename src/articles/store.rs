@@ -212,14 +212,20 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<ArticleRow, StoreError> {
         .first(conn)?)
 }
 
-/// The next moment an article becomes public by time alone (a scheduled `publish_at`), after
-/// `at`: until then, public responses cannot change without a write. Read through the public
-/// index from its end, so it costs one index probe.
+/// The next moment public responses change by time alone, after `at`: an article becoming
+/// public (a scheduled `publish_at`) or an image being withdrawn (its `rights_expire_at`; the
+/// articles showing it change). Until then, public responses cannot change without a write.
+/// Each read through its index from its end, so it costs two index probes.
 pub fn next_public_change(conn: &mut DbConn, at: NaiveDateTime) -> Result<Option<DateTime<Utc>>, StoreError> {
     let next: Option<NaiveDateTime> = articles::table
         .filter(articles::public_at.gt(at))
         .select(diesel::dsl::min(articles::public_at))
         .first(conn)?;
+    let withdrawal = crate::images::store::next_rights_expiry(conn, at)?;
+    let next = match (next, withdrawal) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     Ok(next.map(|t| t.and_utc()))
 }
 

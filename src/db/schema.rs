@@ -156,6 +156,13 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        creator -> Nullable<Text>,
+        usage_terms -> Nullable<Text>,
+        digital_source_type -> Nullable<Text>,
+        taken_at -> Nullable<Timestamp>,
+        rights_expire_at -> Nullable<Timestamp>,
+        embedded -> Nullable<Text>,
+        withdrawal_recorded_at -> Nullable<Timestamp>,
     }
 }
 

@@ -9,6 +9,7 @@
 
 use std::io::Read;
 
+use crate::images::embedded::Raw;
 use crate::images::process::{ImageKind, ImageProblem};
 
 /// Bounds on what an upload may carry besides its pixels.
@@ -30,6 +31,9 @@ pub struct Sanitized {
     pub bytes: Vec<u8>,
     /// The EXIF orientation (1–8) of the upload; 1 when it has none.
     pub orientation: u8,
+    /// The XMP packet and IPTC-IIM resources found on the way (read by
+    /// [`crate::images::embedded`]; never stored).
+    pub metadata: Raw,
 }
 
 /// Walks `bytes` of `kind` under `limits` and returns what is to be stored. Over a limit is
@@ -55,6 +59,7 @@ pub fn sanitize(bytes: &[u8], kind: ImageKind, limits: AncillaryLimits) -> Resul
             Ok(Sanitized {
                 bytes: bytes.to_vec(),
                 orientation: 1,
+                metadata: Raw::default(),
             })
         }
     }
@@ -141,6 +146,11 @@ fn orientation_tiff(orientation: u8) -> Vec<u8> {
 
 // --- JPEG ---------------------------------------------------------------------------------
 
+/// The signature of the XMP packet in a JPEG `APP1` segment.
+const XMP_JPEG: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
+/// The signature of Photoshop image resources (where IPTC-IIM lives) in `APP13`.
+const PHOTOSHOP_JPEG: &[u8] = b"Photoshop 3.0\0";
+
 /// Walks every JPEG segment, scans included, up to the end-of-image marker. Kept: the frame,
 /// tables, scans, restart markers, JFIF `APP0`, `ICC_PROFILE` `APP2` and Adobe `APP14` (it
 /// says how colours are transformed). Dropped: every other `APPn` (EXIF with GPS, XMP, IPTC,
@@ -152,6 +162,7 @@ fn jpeg(bytes: &[u8], tally: &mut Tally) -> Result<Sanitized, ImageProblem> {
     let mut body = Vec::with_capacity(bytes.len());
     let mut orientation = None;
     let mut icc = 0u64;
+    let mut metadata = Raw::default();
     let mut i = 2;
     loop {
         // Fill bytes (0xFF padding) may precede a marker.
@@ -198,6 +209,20 @@ fn jpeg(bytes: &[u8], tally: &mut Tally) -> Result<Sanitized, ImageProblem> {
                         true
                     }
                     0xEE => payload.starts_with(b"Adobe"),
+                    0xE1 if payload.starts_with(XMP_JPEG) => {
+                        if metadata.xmp.is_none() {
+                            metadata.xmp = Some(payload[XMP_JPEG.len()..].to_vec());
+                        }
+                        false
+                    }
+                    0xED if payload.starts_with(PHOTOSHOP_JPEG) => {
+                        // Resources larger than one segment continue in the next APP13.
+                        metadata
+                            .photoshop
+                            .get_or_insert_with(Vec::new)
+                            .extend_from_slice(&payload[PHOTOSHOP_JPEG.len()..]);
+                        false
+                    }
                     0xE1 => {
                         if orientation.is_none()
                             && let Some(tiff) = payload.strip_prefix(b"Exif\0\0")
@@ -243,7 +268,43 @@ fn jpeg(bytes: &[u8], tally: &mut Tally) -> Result<Sanitized, ImageProblem> {
     Ok(Sanitized {
         bytes: out,
         orientation,
+        metadata,
     })
+}
+
+/// `bytes` (a JPEG or PNG) with an XMP packet added: a JPEG `APP1` after the start marker, a
+/// PNG `iTXt` after `IHDR`. `None` for other kinds or a packet too large for one segment. Used
+/// to give generated pictures (the demo's) the metadata an agency's files carry.
+pub fn with_xmp(bytes: &[u8], kind: ImageKind, packet: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(bytes.len() + packet.len() + 64);
+    match kind {
+        ImageKind::Jpeg if bytes.starts_with(&[0xFF, 0xD8]) => {
+            let len = u16::try_from(XMP_JPEG.len() + packet.len() + 2).ok()?;
+            // After the leading JFIF/EXIF segments, which readers expect first.
+            let mut at = 2;
+            while bytes.len() > at + 4 && bytes[at] == 0xFF && matches!(bytes[at + 1], 0xE0 | 0xE1) {
+                at += 2 + usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+            }
+            let at = at.min(bytes.len());
+            out.extend_from_slice(&bytes[..at]);
+            out.extend_from_slice(&[0xFF, 0xE1]);
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(XMP_JPEG);
+            out.extend_from_slice(packet.as_bytes());
+            out.extend_from_slice(&bytes[at..]);
+        }
+        ImageKind::Png if bytes.len() > 33 && &bytes[12..16] == b"IHDR" => {
+            let mut body = b"iTXtXML:com.adobe.xmp\0\0\0\0\0".to_vec();
+            body.extend_from_slice(packet.as_bytes());
+            out.extend_from_slice(&bytes[..33]);
+            out.extend_from_slice(&u32::try_from(body.len() - 4).ok()?.to_be_bytes());
+            out.extend_from_slice(&body);
+            out.extend_from_slice(&crc32(&body).to_be_bytes());
+            out.extend_from_slice(&bytes[33..]);
+        }
+        _ => return None,
+    }
+    Some(out)
 }
 
 // --- PNG ----------------------------------------------------------------------------------
@@ -255,7 +316,7 @@ const PNG_KEEP: [&[u8; 4]; 16] = [
     b"cICP", b"mDCv", b"cLLi", b"acTL", b"fcTL",
 ];
 
-pub(crate) fn crc32(data: &[u8]) -> u32 {
+pub fn crc32(data: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for &byte in data {
         crc ^= u32::from(byte);
@@ -305,6 +366,7 @@ fn png(bytes: &[u8], tally: &mut Tally) -> Result<Sanitized, ImageProblem> {
     let mut out = Vec::with_capacity(bytes.len() + 40);
     out.extend_from_slice(SIGNATURE);
     let mut orientation = 1;
+    let mut metadata = Raw::default();
     let mut seen_iccp = false;
     let mut image_data = false;
     let mut i = SIGNATURE.len();
@@ -369,14 +431,27 @@ fn png(bytes: &[u8], tally: &mut Tally) -> Result<Sanitized, ImageProblem> {
                     seen_iccp = true;
                 }
             }
-            b"zTXt" | b"iTXt" => match png_zlib_part(data, kind)? {
-                Some(zlib) => {
-                    let size =
-                        inflated_size(zlib, tally.remaining())?.ok_or_else(|| tally.too_much_metadata())?;
-                    tally.metadata(size + (data.len() - zlib.len()) as u64)?;
+            b"zTXt" | b"iTXt" => {
+                let xmp =
+                    kind == b"iTXt" && data.starts_with(b"XML:com.adobe.xmp\0") && metadata.xmp.is_none();
+                match png_zlib_part(data, kind)? {
+                    Some(zlib) => {
+                        let size = inflated_size(zlib, tally.remaining())?
+                            .ok_or_else(|| tally.too_much_metadata())?;
+                        tally.metadata(size + (data.len() - zlib.len()) as u64)?;
+                        if xmp {
+                            // Within the limit just measured, so the output is bounded.
+                            metadata.xmp = inflate(zlib, size);
+                        }
+                    }
+                    None => {
+                        tally.metadata(data.len() as u64)?;
+                        if xmp {
+                            metadata.xmp = png_itxt_text(data).map(<[u8]>::to_vec);
+                        }
+                    }
                 }
-                None => tally.metadata(data.len() as u64)?,
-            },
+            }
             b"eXIf" => {
                 tally.metadata(data.len() as u64)?;
                 // Only an orientation read before the image data can be written back before it.
@@ -393,7 +468,29 @@ fn png(bytes: &[u8], tally: &mut Tally) -> Result<Sanitized, ImageProblem> {
     Ok(Sanitized {
         bytes: out,
         orientation,
+        metadata,
     })
+}
+
+/// The text of an uncompressed `iTXt` chunk: after the keyword, flag, method, language tag
+/// and translated keyword.
+fn png_itxt_text(data: &[u8]) -> Option<&[u8]> {
+    let nul = data.iter().position(|&b| b == 0)?;
+    let rest = data.get(nul + 3..)?;
+    let lang = rest.iter().position(|&b| b == 0)?;
+    let rest = &rest[lang + 1..];
+    let translated = rest.iter().position(|&b| b == 0)?;
+    Some(&rest[translated + 1..])
+}
+
+/// Inflates zlib `data` already measured at `size` bytes (at most that many are kept).
+fn inflate(data: &[u8], size: u64) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(usize::try_from(size).ok()?);
+    flate2::read::ZlibDecoder::new(data)
+        .take(size)
+        .read_to_end(&mut out)
+        .ok()?;
+    Some(out)
 }
 
 // --- WebP ---------------------------------------------------------------------------------
@@ -412,6 +509,7 @@ fn webp(bytes: &[u8], tally: &mut Tally) -> Result<Sanitized, ImageProblem> {
         .ok_or_else(|| corrupt("the WebP is truncated (shorter than its RIFF length)"))?;
     let mut body = Vec::with_capacity(file_end);
     body.extend_from_slice(b"WEBP");
+    let mut metadata = Raw::default();
     let mut i = 12;
     while i + 8 <= file_end {
         let len = u32::from_le_bytes([bytes[i + 4], bytes[i + 5], bytes[i + 6], bytes[i + 7]]) as usize;
@@ -440,6 +538,13 @@ fn webp(bytes: &[u8], tally: &mut Tally) -> Result<Sanitized, ImageProblem> {
                 tally.chunk()?;
                 body.extend_from_slice(&bytes[i..end]);
             }
+            b"XMP " => {
+                tally.chunk()?;
+                tally.metadata(len as u64)?;
+                if metadata.xmp.is_none() {
+                    metadata.xmp = Some(bytes[i + 8..i + 8 + len].to_vec());
+                }
+            }
             _ => {
                 tally.chunk()?;
                 tally.metadata(len as u64)?;
@@ -454,6 +559,7 @@ fn webp(bytes: &[u8], tally: &mut Tally) -> Result<Sanitized, ImageProblem> {
     Ok(Sanitized {
         bytes: out,
         orientation: 1,
+        metadata,
     })
 }
 

@@ -1,6 +1,8 @@
 //! Demo images for `masthead demo`: four pictures drawn in code (no files to ship, no
-//! licences to check) with realistic captions, credits and alt texts. Loading is idempotent:
-//! the drawings are deterministic, so a second run finds them by SHA-256 and creates nothing.
+//! licences to check; their digital source type says so: `algorithmicMedia`) that carry their captions, credits, alt texts and rights as embedded XMP,
+//! like an agency's files; the loader reads them through the upload's own metadata reader
+//! (PRODUCT.md §3a) and types nothing in. Loading is idempotent: the drawings are
+//! deterministic, so a second run finds them by SHA-256 and creates nothing.
 
 use image::{DynamicImage, Rgb, RgbImage};
 use sha2::{Digest, Sha256};
@@ -11,15 +13,13 @@ use crate::images::http::save_new_image;
 use crate::images::process::{self, OutputFormat};
 use crate::images::storage::{MediaStore, StorageKey};
 use crate::images::store::NewImage;
+use crate::images::{container, embedded};
 
 struct DemoImage {
     draw: fn() -> RgbImage,
     format: OutputFormat,
-    caption: &'static str,
-    credit: &'static str,
-    source: &'static str,
-    alt_text: &'static str,
-    copyright: &'static str,
+    /// What the picture's file carries as XMP (image field name → value).
+    embedded: &'static [(&'static str, &'static str)],
     focal: (f64, f64),
 }
 
@@ -106,41 +106,97 @@ const DEMO: [DemoImage; 4] = [
     DemoImage {
         draw: harbour,
         format: OutputFormat::Jpeg,
-        caption: "The sun sets over the old harbour as the ferry service resumes after three weeks of strikes.",
-        credit: "Jane Doe/Masthead Wire",
-        source: "Masthead Wire",
-        alt_text: "Silhouetted quay buildings against an orange evening sky, with the sun low over the water",
-        copyright: "© 2026 Masthead Wire",
+        embedded: &[
+            (
+                "caption",
+                "The sun sets over the old harbour as the ferry service resumes after three weeks of strikes.",
+            ),
+            ("creator", "Jane Doe"),
+            ("credit", "Jane Doe/Masthead Wire"),
+            ("source", "Masthead Wire"),
+            (
+                "alt_text",
+                "Silhouetted quay buildings against an orange evening sky, with the sun low over the water",
+            ),
+            ("copyright", "© 2026 Masthead Wire"),
+            ("usage_terms", "Demo content: free to use in Masthead demos."),
+            (
+                "digital_source_type",
+                "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia",
+            ),
+        ],
         focal: (0.68, 0.48),
     },
     DemoImage {
         draw: chamber,
         format: OutputFormat::Jpeg,
-        caption: "Councillors take their seats before Tuesday's vote on the city budget.",
-        credit: "Tomás Ferreira/Masthead Wire",
-        source: "Masthead Wire",
-        alt_text: "Rows of red seats arranged in a semicircle in the council chamber",
-        copyright: "© 2026 Masthead Wire",
+        embedded: &[
+            (
+                "caption",
+                "Councillors take their seats before Tuesday's vote on the city budget.",
+            ),
+            ("creator", "Tomás Ferreira"),
+            ("credit", "Tomás Ferreira/Masthead Wire"),
+            ("source", "Masthead Wire"),
+            (
+                "alt_text",
+                "Rows of red seats arranged in a semicircle in the council chamber",
+            ),
+            ("copyright", "© 2026 Masthead Wire"),
+            ("usage_terms", "Demo content: free to use in Masthead demos."),
+            (
+                "digital_source_type",
+                "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia",
+            ),
+        ],
         focal: (0.5, 0.7),
     },
     DemoImage {
         draw: pitch,
         format: OutputFormat::Jpeg,
-        caption: "The ball rests near the centre circle moments before kick-off at the municipal stadium.",
-        credit: "Amara Okafor/City Sports Agency",
-        source: "City Sports Agency",
-        alt_text: "Aerial view of a striped green football pitch with the ball right of the centre circle",
-        copyright: "© 2026 City Sports Agency",
+        embedded: &[
+            (
+                "caption",
+                "The ball rests near the centre circle moments before kick-off at the municipal stadium.",
+            ),
+            ("creator", "Amara Okafor"),
+            ("credit", "Amara Okafor/City Sports Agency"),
+            ("source", "City Sports Agency"),
+            (
+                "alt_text",
+                "Aerial view of a striped green football pitch with the ball right of the centre circle",
+            ),
+            ("copyright", "© 2026 City Sports Agency"),
+            ("usage_terms", "Demo content: free to use in Masthead demos."),
+            (
+                "digital_source_type",
+                "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia",
+            ),
+        ],
         focal: (0.64, 0.47),
     },
     DemoImage {
         draw: chart,
         format: OutputFormat::Png,
-        caption: "Monthly rainfall this year: November was the wettest month since records began.",
-        credit: "Lena Park/Masthead Data Desk",
-        source: "Masthead",
-        alt_text: "Bar chart of rainfall per month, low in summer and highest in December",
-        copyright: "© 2026 Masthead",
+        embedded: &[
+            (
+                "caption",
+                "Monthly rainfall this year: November was the wettest month since records began.",
+            ),
+            ("creator", "Lena Park"),
+            ("credit", "Lena Park/Masthead Data Desk"),
+            ("source", "Masthead"),
+            (
+                "alt_text",
+                "Bar chart of rainfall per month, low in summer and highest in December",
+            ),
+            ("copyright", "© 2026 Masthead"),
+            ("usage_terms", "Demo content: free to use in Masthead demos."),
+            (
+                "digital_source_type",
+                "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia",
+            ),
+        ],
         focal: (0.5, 0.5),
     },
 ];
@@ -156,13 +212,18 @@ pub fn load_demo_images(
     for demo in &DEMO {
         let picture = DynamicImage::ImageRgb8((demo.draw)());
         let encoded = process::encode(&picture, demo.format).map_err(ApiError::internal)?;
-        // Generated here, without metadata: the container limits are a formality.
+        let kind =
+            process::ImageKind::sniff(&encoded).ok_or_else(|| ApiError::internal("demo image kind"))?;
+        let file = container::with_xmp(&encoded, kind, &embedded::xmp_packet(demo.embedded))
+            .ok_or_else(|| ApiError::internal("demo image metadata"))?;
+        // Generated here, with a small packet: the container limits are a formality.
         let limits = crate::images::container::AncillaryLimits {
             max_metadata_bytes: 1024 * 1024,
             max_icc_bytes: 1024 * 1024,
             max_chunks: 1000,
         };
-        let checked = process::check_upload(&encoded, max_pixels, limits).map_err(ApiError::internal)?;
+        let checked = process::check_upload(&file, max_pixels, limits).map_err(ApiError::internal)?;
+        let read = |field: &str| checked.embedded.value(field).map(str::to_owned);
         let kind = checked.kind;
         let sha256 = hex::encode(Sha256::digest(&checked.stored));
         let id = crate::time::new_id();
@@ -177,11 +238,17 @@ pub fn load_demo_images(
             bytes: i64::try_from(checked.stored.len()).map_err(ApiError::internal)?,
             sha256,
             storage_key: key_raw,
-            caption: Some(demo.caption.to_owned()),
-            credit: Some(demo.credit.to_owned()),
-            source: Some(demo.source.to_owned()),
-            alt_text: Some(demo.alt_text.to_owned()),
-            copyright: Some(demo.copyright.to_owned()),
+            caption: read("caption"),
+            credit: read("credit"),
+            source: read("source"),
+            alt_text: read("alt_text"),
+            copyright: read("copyright"),
+            creator: read("creator"),
+            usage_terms: read("usage_terms"),
+            digital_source_type: read("digital_source_type"),
+            taken_at: None,
+            rights_expire_at: None,
+            embedded: serde_json::to_string(&checked.embedded).ok(),
             focal_x: demo.focal.0,
             focal_y: demo.focal.1,
             created_by: None,

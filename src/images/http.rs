@@ -1,154 +1,36 @@
-//! The images JSON API: admin upload, edit, delete, search (`/api/v1/admin/images`), public
-//! metadata (`/api/v1/images/{id}`), and the public DTO other modules embed.
-//! Over 700 lines: the multipart form parsing belongs in its own module, planned with the photo
-//! desk's embedded-metadata work (issue #14), which rewrites that parsing.
+//! The images JSON API: admin upload, edit, delete and search (`/api/v1/admin/images`), public
+//! metadata (`/api/v1/images/{id}`, 410 once withdrawn), and the public DTO other modules
+//! embed. The upload form is parsed in `form`, the field rules are in `meta`, what the file
+//! carries is read in `embedded`, the usage list is in `usage`.
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
-use futures_util::StreamExt;
-use serde::{Deserialize, Deserializer, Serialize};
+use chrono::{DateTime, NaiveDateTime};
+use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Auth, AuthorRole, ContributorRole, EditorRole};
-use crate::config::Settings;
 use crate::db::StoreError;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::events::{self, EventType, NewEvent};
+use crate::images::form::check_focal;
+use crate::images::meta;
 use crate::images::process::{self, ImageProblem};
 use crate::images::storage::StorageKey;
 use crate::images::store::{self, ImageChanges, ImageRow, NewImage};
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::startup::AppState;
 
-// --- DTOs ---------------------------------------------------------------------------------
+pub use crate::images::dto::{FocalPoint, ImageDto, RenditionUrl, Renditions, to_admin, to_public};
+use crate::images::rights::{is_withdrawn, max_age_until_withdrawn, withdrawn_problem};
 
-/// Where the image should stay in view when a rendition is cropped (0–1 from the left/top).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct FocalPoint {
-    #[schema(example = 0.5, minimum = 0.0, maximum = 1.0)]
-    pub x: f64,
-    #[schema(example = 0.35, minimum = 0.0, maximum = 1.0)]
-    pub y: f64,
-}
-
-/// One width of the `srcset`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RenditionUrl {
-    /// The width of this rendition in pixels.
-    #[schema(example = 640)]
-    pub width: u32,
-    #[schema(example = "https://news.example.com/media/0192f0c4-7c1e-7f00-8000-000000000000?w=640")]
-    pub url: String,
-}
-
-/// Ready-made URLs of an image.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Renditions {
-    /// The original as uploaded, minus location metadata.
-    #[schema(example = "https://news.example.com/media/0192f0c4-7c1e-7f00-8000-000000000000/original")]
-    pub original: String,
-    /// A ready `srcset` attribute value (`url 320w, url 640w, …`).
-    #[schema(
-        example = "https://news.example.com/media/0192f0c4-7c1e-7f00-8000-000000000000?w=320 320w, https://news.example.com/media/0192f0c4-7c1e-7f00-8000-000000000000?w=640 640w"
-    )]
-    pub srcset: String,
-    /// The widths of the `srcset`, each with its URL, narrowest first.
-    pub widths: Vec<RenditionUrl>,
-}
-
-/// An image with its newsroom metadata and rendition URLs.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ImageDto {
-    pub id: String,
-    /// `image/jpeg`, `image/png`, `image/webp` or `image/gif`.
-    #[schema(example = "image/jpeg")]
-    pub content_type: String,
-    /// Width as displayed (EXIF orientation applied).
-    #[schema(example = 3000)]
-    pub width: u32,
-    #[schema(example = 2000)]
-    pub height: u32,
-    /// Size of the original in bytes.
-    #[schema(example = 1843221)]
-    pub bytes: i64,
-    /// SHA-256 (hex) of the stored original; identical uploads share one image.
-    pub sha256: String,
-    #[schema(example = "Firefighters contain the blaze near the harbour on Tuesday.")]
-    pub caption: Option<String>,
-    /// The credit as printed, photographer/agency.
-    #[schema(example = "Saul Loeb/AFP")]
-    pub credit: Option<String>,
-    /// The supplying agency or source.
-    #[schema(example = "AFP")]
-    pub source: Option<String>,
-    #[schema(example = "Three firefighters spray water on a burning warehouse")]
-    pub alt_text: Option<String>,
-    #[schema(example = "© 2026 AFP")]
-    pub copyright: Option<String>,
-    pub focal_point: FocalPoint,
-    pub renditions: Renditions,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// The public view of an image: metadata plus absolute rendition URLs built from
-/// `settings.public_url` and the allowed widths.
-pub fn to_public(row: &ImageRow, settings: &Settings) -> ImageDto {
-    let base = format!("{}/media/{}", settings.public_url, row.id);
-    let image_width = u32::try_from(row.width).unwrap_or(0);
-    let mut widths = Vec::new();
-    for &w in &settings.image_widths {
-        if w < image_width {
-            widths.push(RenditionUrl {
-                width: w,
-                url: format!("{base}?w={w}"),
-            });
-        } else {
-            // The first allowed width at least as wide as the picture serves it at full size
-            // (renditions never enlarge), so it is listed with the picture's own width.
-            widths.push(RenditionUrl {
-                width: image_width,
-                url: format!("{base}?w={w}"),
-            });
-            break;
-        }
-    }
-    let srcset = widths
-        .iter()
-        .map(|r| format!("{} {}w", r.url, r.width))
-        .collect::<Vec<_>>()
-        .join(", ");
-    ImageDto {
-        id: row.id.clone(),
-        content_type: row.content_type.clone(),
-        width: image_width,
-        height: u32::try_from(row.height).unwrap_or(0),
-        bytes: row.bytes,
-        sha256: row.sha256.clone(),
-        caption: row.caption.clone(),
-        credit: row.credit.clone(),
-        source: row.source.clone(),
-        alt_text: row.alt_text.clone(),
-        copyright: row.copyright.clone(),
-        focal_point: FocalPoint {
-            x: row.focal_x,
-            y: row.focal_y,
-        },
-        renditions: Renditions {
-            original: format!("{base}/original"),
-            srcset,
-            widths,
-        },
-        created_at: crate::time::utc(row.created_at),
-        updated_at: crate::time::utc(row.updated_at),
-    }
-}
+// --- request DTOs -------------------------------------------------------------------------
 
 /// The multipart form of an upload (documentation of the request body). Text fields may not
-/// hold control characters other than line feeds.
+/// hold control characters other than line feeds. A metadata field left out is read from the
+/// file's embedded XMP/IPTC (PRODUCT.md §3a); a field sent empty means "none".
 #[derive(ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
@@ -171,6 +53,26 @@ pub struct ImageUpload {
     /// Copyright notice (at most 300 characters).
     #[schema(max_length = 300, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     copyright: Option<String>,
+    /// The photographer, e.g. "Saul Loeb" (at most 200 characters).
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    creator: Option<String>,
+    /// Licence terms (at most 1000 characters).
+    #[schema(max_length = 1000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    usage_terms: Option<String>,
+    /// An IPTC NewsCodes digital source type URI
+    /// (`http://cv.iptc.org/newscodes/digitalsourcetype/<code>`); anything else is a 422.
+    #[schema(
+        max_length = 200,
+        pattern = r"^(https?://cv\.iptc\.org/newscodes/digitalsourcetype/(digitalCapture|computationalCapture|negativeFilm|positiveFilm|print|humanEdits|compositeWithTrainedAlgorithmicMedia|algorithmicallyEnhanced|digitalCreation|dataDrivenMedia|trainedAlgorithmicMedia|algorithmicMedia|screenCapture|virtualRecording|composite|compositeCapture|compositeSynthetic|minorHumanEdits|digitalArt|softwareImage))?$",
+        example = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+    )]
+    digital_source_type: Option<String>,
+    /// When the picture was taken (RFC 3339).
+    #[schema(value_type = String, format = DateTime)]
+    taken_at: Option<String>,
+    /// When the licence ends (RFC 3339); a time already past stores the image withdrawn.
+    #[schema(value_type = String, format = DateTime)]
+    rights_expire_at: Option<String>,
     /// Focal point, 0–1 from the left (default 0.5 when the field is left out).
     #[schema(value_type = f64, required = false, minimum = 0.0, maximum = 1.0)]
     focal_x: Option<f64>,
@@ -198,6 +100,24 @@ pub struct UpdateImage {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, max_length = 300, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     pub copyright: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    pub creator: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 1000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    pub usage_terms: Option<Option<String>>,
+    /// An IPTC NewsCodes digital source type URI; anything else is a 422.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^(https?://cv\.iptc\.org/newscodes/digitalsourcetype/(digitalCapture|computationalCapture|negativeFilm|positiveFilm|print|humanEdits|compositeWithTrainedAlgorithmicMedia|algorithmicallyEnhanced|digitalCreation|dataDrivenMedia|trainedAlgorithmicMedia|algorithmicMedia|screenCapture|virtualRecording|composite|compositeCapture|compositeSynthetic|minorHumanEdits|digitalArt|softwareImage))?$", example = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia")]
+    pub digital_source_type: Option<Option<String>>,
+    /// RFC 3339.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub taken_at: Option<Option<String>>,
+    /// RFC 3339. Moving it into the future (or clearing it) brings a withdrawn image back.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub rights_expire_at: Option<Option<String>>,
     pub focal_point: Option<FocalPoint>,
 }
 
@@ -210,162 +130,14 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ImageSearch {
-    /// Words to find in caption, credit or source (case-insensitive).
+    /// Words to find in caption, credit, source, creator, copyright, usage terms or digital
+    /// source type (case-insensitive).
     #[param(example = "AFP")]
     pub q: Option<String>,
-}
-
-// --- validation ---------------------------------------------------------------------------
-
-const TEXT_LIMITS: [(&str, usize); 5] = [
-    ("caption", 2000),
-    ("credit", 200),
-    ("source", 200),
-    ("alt_text", 1000),
-    ("copyright", 300),
-];
-
-/// Trims a metadata text; empty means none. Too long or with control characters is refused.
-fn clean_text(field: &str, raw: &str) -> Result<Option<String>, FieldError> {
-    let max = TEXT_LIMITS
-        .iter()
-        .find(|(name, _)| *name == field)
-        .map_or(200, |(_, max)| *max);
-    let text = raw.trim();
-    if text.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    if text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(FieldError::new(field, "must not contain control characters"));
-    }
-    Ok((!text.is_empty()).then(|| text.to_owned()))
-}
-
-fn check_focal(field: &str, value: f64) -> Result<f64, FieldError> {
-    if value.is_finite() && (0.0..=1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(FieldError::new(field, "must be a number from 0 to 1"))
-    }
-}
-
-/// The metadata fields of an upload, validated.
-#[derive(Debug, Default)]
-struct UploadMeta {
-    caption: Option<String>,
-    credit: Option<String>,
-    source: Option<String>,
-    alt_text: Option<String>,
-    copyright: Option<String>,
-    focal_x: Option<f64>,
-    focal_y: Option<f64>,
-}
-
-impl UploadMeta {
-    fn set(&mut self, name: &str, value: &str, errors: &mut Vec<FieldError>) {
-        let text = |errors: &mut Vec<FieldError>| match clean_text(name, value) {
-            Ok(v) => v,
-            Err(e) => {
-                errors.push(e);
-                None
-            }
-        };
-        let focal = |errors: &mut Vec<FieldError>| match value.trim().parse::<f64>() {
-            Ok(v) => match check_focal(name, v) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    errors.push(e);
-                    None
-                }
-            },
-            Err(_) => {
-                errors.push(FieldError::new(name, "must be a number from 0 to 1"));
-                None
-            }
-        };
-        match name {
-            "caption" => self.caption = text(errors),
-            "credit" => self.credit = text(errors),
-            "source" => self.source = text(errors),
-            "alt_text" => self.alt_text = text(errors),
-            "copyright" => self.copyright = text(errors),
-            "focal_x" => self.focal_x = focal(errors),
-            "focal_y" => self.focal_y = focal(errors),
-            other => errors.push(FieldError::new(
-                other,
-                "unknown field; send file, caption, credit, source, alt_text, copyright, focal_x, focal_y",
-            )),
-        }
-    }
-}
-
-fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
-    use actix_multipart::MultipartError as E;
-    match err {
-        E::ContentTypeMissing | E::ContentTypeParse | E::ContentTypeIncompatible | E::BoundaryMissing => {
-            ApiError::UnsupportedMediaType("Send the image as multipart/form-data with a `file` field".into())
-        }
-        other => ApiError::BadRequest(format!("Could not read the multipart body: {other}")),
-    }
-}
-
-/// Reads the multipart body: the `file` field streamed into memory with the byte limit enforced
-/// as it arrives (413 as soon as it is exceeded), metadata fields up to 16 KiB each.
-async fn read_upload(
-    mut payload: Multipart,
-    max_bytes: usize,
-    declared: Option<usize>,
-) -> Result<(Vec<u8>, UploadMeta), ApiError> {
-    let mut file: Option<Vec<u8>> = None;
-    let mut meta = UploadMeta::default();
-    let mut errors = Vec::new();
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(multipart_error)?;
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "file" {
-            if file.is_some() {
-                errors.push(FieldError::new("file", "send exactly one file"));
-            }
-            // Sized from the declared body length (already checked against the limit) so the
-            // buffer is not regrown and copied on the way up.
-            let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(max_bytes));
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(multipart_error)?;
-                if bytes.len() + chunk.len() > max_bytes {
-                    return Err(ApiError::PayloadTooLarge(format!(
-                        "The image exceeds the upload limit of {max_bytes} bytes"
-                    )));
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            file = Some(bytes);
-        } else {
-            let value = match field.bytes(16 * 1024).await {
-                Ok(Ok(v)) => v,
-                Ok(Err(e)) => return Err(multipart_error(e)),
-                Err(_) => {
-                    errors.push(FieldError::new(name, "is too long"));
-                    continue;
-                }
-            };
-            match std::str::from_utf8(&value) {
-                Ok(text) => meta.set(&name, text, &mut errors),
-                Err(_) => errors.push(FieldError::new(name, "must be UTF-8 text")),
-            }
-        }
-    }
-    match file {
-        None => errors.push(FieldError::new("file", "is required")),
-        Some(ref f) if f.is_empty() => errors.push(FieldError::new("file", "is empty")),
-        _ => {}
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    Ok((file.unwrap_or_default(), meta))
+    /// Only images whose rights end before this time (RFC 3339), withdrawn ones included,
+    /// soonest first.
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-31T00:00:00Z")]
+    pub expiring_before: Option<String>,
 }
 
 fn image_problem(problem: ImageProblem) -> ApiError {
@@ -397,9 +169,11 @@ pub fn parse_id(raw: &str) -> Result<String, ApiError> {
 /// `multipart/form-data` with a `file` field and optional metadata fields. The type is decided
 /// from the bytes (JPEG, PNG, WebP, GIF; anything else 415); the file is fully decoded, so a
 /// truncated or corrupt file (422) or one over `MASTHEAD_MAX_IMAGE_PIXELS` (422) is refused, and
-/// one over `MASTHEAD_MAX_UPLOAD_BYTES` is refused while it streams in (413). EXIF (with any
-/// GPS position), XMP and IPTC are removed from the stored original; the EXIF orientation is
-/// kept. Uploading bytes identical to an existing image creates nothing: the existing image is
+/// one over `MASTHEAD_MAX_UPLOAD_BYTES` is refused while it streams in (413). Metadata fields
+/// left out of the form are read from the file's XMP/IPTC (`embedded` in the answer says what
+/// was read; a field sent empty means none). EXIF (with any GPS position), XMP and IPTC are
+/// removed from the stored original; the licence read from the file is written back as a fresh
+/// XMP packet, and the EXIF orientation is kept. Uploading bytes identical to an existing image creates nothing: the existing image is
 /// returned with 200 (its metadata unchanged) instead of 201.
 #[utoipa::path(
     tag = "editorial",
@@ -434,8 +208,9 @@ pub async fn upload_image(
             "The upload exceeds the limit of {max_bytes} bytes"
         )));
     }
-    let (bytes, meta) = read_upload(payload, max_bytes, declared).await?;
-    let checked = check_under_budget(&state, bytes).await?;
+    let (bytes, form) = crate::images::form::read_upload(payload, max_bytes, declared).await?;
+    let mut checked = check_under_budget(&state, bytes).await?;
+    let fields = crate::images::form::merge(&form, &mut checked.embedded);
     let sha256 = hex::encode(Sha256::digest(&checked.stored));
     let id = crate::time::new_id();
     let key_raw = format!("originals/{id}.{}", checked.kind.extension());
@@ -449,13 +224,19 @@ pub async fn upload_image(
         bytes: i64::try_from(checked.stored.len()).map_err(ApiError::internal)?,
         sha256,
         storage_key: key_raw,
-        caption: meta.caption,
-        credit: meta.credit,
-        source: meta.source,
-        alt_text: meta.alt_text,
-        copyright: meta.copyright,
-        focal_x: meta.focal_x.unwrap_or(0.5),
-        focal_y: meta.focal_y.unwrap_or(0.5),
+        caption: fields.text("caption"),
+        credit: fields.text("credit"),
+        source: fields.text("source"),
+        alt_text: fields.text("alt_text"),
+        copyright: fields.text("copyright"),
+        creator: fields.text("creator"),
+        usage_terms: fields.text("usage_terms"),
+        digital_source_type: fields.text("digital_source_type"),
+        taken_at: fields.taken_at,
+        rights_expire_at: form.rights_expire_at.flatten(),
+        embedded: serde_json::to_string(&checked.embedded).ok(),
+        focal_x: form.focal_x.unwrap_or(0.5),
+        focal_y: form.focal_y.unwrap_or(0.5),
         created_by: auth.principal.user_id.clone(),
         created_at: now,
         updated_at: now,
@@ -465,7 +246,7 @@ pub async fn upload_image(
         .db
         .write(move |conn| save_new_image(conn, media.store.as_ref(), &key, &checked.stored, new.clone()))
         .await?;
-    let dto = to_public(&row, &state.settings);
+    let dto = to_admin(&row, &state.settings);
     if created {
         Ok(HttpResponse::Created()
             .insert_header((header::LOCATION, format!("/api/v1/admin/images/{}", row.id)))
@@ -565,14 +346,16 @@ pub fn save_new_image(
 
 /// Search images (contributors and up, to pick images for their drafts).
 ///
-/// Newest first; `q` finds words in caption, credit or source, case-insensitively.
+/// Newest first; `q` finds words in caption, credit, source, creator, copyright, usage terms or
+/// digital source type, case-insensitively. With `expiring_before`, only images whose rights
+/// end before that time (withdrawn ones included), soonest first: what is about to expire.
 #[utoipa::path(
     tag = "editorial",
     security(("bearerAuth" = ["contributor"])),
     params(ImageSearch, PageQuery),
     responses(
         (status = 200, body = Page<ImageDto>),
-        (status = 400, description = "Bad limit or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad limit, cursor, q or expiring_before", body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -585,21 +368,41 @@ pub async fn list_images(
 ) -> Result<web::Json<Page<ImageDto>>, ApiError> {
     let page = query.parse::<(NaiveDateTime, String)>(&state.cursors)?;
     let limit = page.limit;
-    let q = search.into_inner().q;
-    if q.as_deref().is_some_and(|q| q.chars().count() > 200) {
+    let search = search.into_inner();
+    if search.q.as_deref().is_some_and(|q| q.chars().count() > 200) {
         return Err(ApiError::BadRequest("q must be at most 200 characters".into()));
     }
+    let expiring_before = match search.expiring_before.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            DateTime::parse_from_rfc3339(raw.trim())
+                .map(|t| t.naive_utc())
+                .map_err(|_| {
+                    ApiError::BadRequest(
+                        "expiring_before must be an RFC 3339 time such as 2026-12-31T00:00:00Z".into(),
+                    )
+                })?,
+        ),
+    };
+    let filter = store::ListFilter {
+        q: search.q,
+        expiring_before,
+    };
+    let by_expiry = filter.expiring_before.is_some();
     let rows = state
         .db
-        .run(move |conn| store::list(conn, q.as_deref(), page.after, limit))
+        .run(move |conn| store::list(conn, &filter, page.after, limit))
         .await?;
     let settings = state.settings.clone();
     Ok(web::Json(paginate(
         rows,
         limit,
         &state.cursors,
-        |r| (r.created_at, r.id.clone()),
-        |r| to_public(&r, &settings),
+        |r| match r.rights_expire_at.filter(|_| by_expiry) {
+            Some(at) => (at, r.id.clone()),
+            None => (r.created_at, r.id.clone()),
+        },
+        |r| to_admin(&r, &settings),
     )))
 }
 
@@ -625,12 +428,16 @@ pub async fn admin_get_image(
         .run(move |conn| store::find(conn, &id))
         .await
         .map_err(ApiError::naming(NOT_FOUND))?;
-    Ok(web::Json(to_public(&row, &state.settings)))
+    Ok(web::Json(to_admin(&row, &state.settings)))
 }
 
 /// Edit an image's metadata (authors and up).
 ///
-/// Absent fields stay as they are; `null` or an empty string clears a text field.
+/// Absent fields stay as they are; `null` or an empty string clears a text field, `null` a
+/// time. A
+/// `rights_expire_at` in the past withdraws the image at once; moving it into the future (or
+/// clearing it) brings a withdrawn image back. Either way an `image.updated` event purges the
+/// `image:<id>` surrogate key.
 #[utoipa::path(
     tag = "editorial",
     security(("bearerAuth" = ["author"])),
@@ -652,25 +459,32 @@ pub async fn update_image(
     let id = parse_id(&id)?;
     let input = body.into_inner();
     let mut errors = Vec::new();
-    let mut text = |name: &str, value: Option<Option<String>>| -> Option<Option<String>> {
+    // Absent stays absent, null clears, a value is checked by `check` (errors collected).
+    fn field<T>(
+        value: Option<Option<String>>,
+        errors: &mut Vec<FieldError>,
+        check: impl Fn(&str) -> Result<Option<T>, FieldError>,
+    ) -> Option<Option<T>> {
         match value {
             None => None,
             Some(None) => Some(None),
-            Some(Some(raw)) => match clean_text(name, &raw) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    errors.push(e);
-                    None
-                }
-            },
+            Some(Some(raw)) => check(&raw).map_err(|e| errors.push(e)).ok(),
         }
-    };
+    }
+    let e = &mut errors;
+    let text = |name: &'static str| move |raw: &str| meta::check_text(name, raw);
+    let time = |name: &'static str| move |raw: &str| meta::check_time_value(name, raw);
     let mut changes = ImageChanges {
-        caption: text("caption", input.caption),
-        credit: text("credit", input.credit),
-        source: text("source", input.source),
-        alt_text: text("alt_text", input.alt_text),
-        copyright: text("copyright", input.copyright),
+        caption: field(input.caption, e, text("caption")),
+        credit: field(input.credit, e, text("credit")),
+        source: field(input.source, e, text("source")),
+        alt_text: field(input.alt_text, e, text("alt_text")),
+        copyright: field(input.copyright, e, text("copyright")),
+        creator: field(input.creator, e, text("creator")),
+        usage_terms: field(input.usage_terms, e, text("usage_terms")),
+        digital_source_type: field(input.digital_source_type, e, meta::check_digital_source_type),
+        taken_at: field(input.taken_at, e, time("taken_at")),
+        rights_expire_at: field(input.rights_expire_at, e, time("rights_expire_at")),
         ..ImageChanges::default()
     };
     if let Some(fp) = input.focal_point {
@@ -686,12 +500,19 @@ pub async fn update_image(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
+    // A withdrawal made by this edit is announced by this edit's event, not again later by
+    // `rights::record_due_withdrawals`.
+    if let Some(Some(end)) = changes.rights_expire_at
+        && end <= crate::time::now()
+    {
+        changes.withdrawal_recorded_at = Some(Some(crate::time::now()));
+    }
     let settings = state.settings.clone();
     let image = state
         .db
         .write(move |conn| {
             let row = store::update(conn, &id, changes.clone())?;
-            let image = to_public(&row, &settings);
+            let image = to_admin(&row, &settings);
             let keys = vec![format!("image:{}", row.id)];
             let event = NewEvent::new(EventType::ImageUpdated, format!("image:{}", row.id), &image, keys)?;
             events::record(conn, [event])?;
@@ -767,7 +588,9 @@ pub async fn delete_image(
             ("Cache-Control" = String, description = "public, max-age=MASTHEAD_CACHE_MAX_AGE, stale-while-revalidate=…"),
             ("Surrogate-Key" = String, description = "image:<id>")
         )),
-        (status = 304, description = "Not modified")
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such image", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Withdrawn: its rights expired (`rights_expire_at`)", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/images/{id}")]
@@ -782,11 +605,16 @@ pub async fn get_image(
         .run(move |conn| store::find(conn, &id))
         .await
         .map_err(ApiError::naming(NOT_FOUND))?;
+    let now = crate::time::now();
+    if is_withdrawn(&row, now) {
+        return Err(withdrawn_problem());
+    }
     let etag = format!("\"{}-{}\"", row.id, row.updated_at.and_utc().timestamp_micros());
     let last_modified = crate::time::utc(row.updated_at);
     let cache = format!(
         "public, max-age={}, stale-while-revalidate={}",
-        state.settings.cache_max_age, state.settings.cache_stale_while_revalidate
+        max_age_until_withdrawn(&row, u64::from(state.settings.cache_max_age), now),
+        state.settings.cache_stale_while_revalidate
     );
     let unchanged = crate::images::media::not_modified(&req, &etag, Some(last_modified));
     let mut res = if unchanged {

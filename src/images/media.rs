@@ -60,13 +60,31 @@ pub fn not_modified(req: &HttpRequest, etag: &str, last_modified: Option<DateTim
     DateTime::<Utc>::from(ims).timestamp() >= lm.timestamp()
 }
 
+/// The image row of a media request; 404 if there is none, 410 once it is withdrawn.
 async fn find_row(state: &AppState, raw_id: &str) -> Result<ImageRow, ApiError> {
     let id = parse_id(raw_id)?;
-    state
+    let row = state
         .db
         .run(move |conn| store::find(conn, &id))
         .await
-        .map_err(ApiError::naming("image"))
+        .map_err(ApiError::naming("image"))?;
+    if crate::images::rights::is_withdrawn(&row, crate::time::now()) {
+        return Err(crate::images::rights::withdrawn_problem());
+    }
+    Ok(row)
+}
+
+/// `Cache-Control` of an original or a rendition: immutable for a year, unless the image's
+/// rights end sooner; then cacheable only until they do, and not immutable.
+fn cache_control(row: &ImageRow) -> String {
+    const YEAR: u64 = 31_536_000;
+    match row.rights_expire_at {
+        None => IMMUTABLE.to_owned(),
+        Some(_) => format!(
+            "public, max-age={}",
+            crate::images::rights::max_age_until_withdrawn(row, YEAR, crate::time::now())
+        ),
+    }
 }
 
 /// A single `bytes=a-b` / `bytes=a-` / `bytes=-n` range within `len`; `Err` if unsatisfiable.
@@ -111,12 +129,13 @@ fn parse_range(value: &str, len: usize) -> Option<Result<(usize, usize), ()>> {
             (ImageBytes = "image/jpeg"), (ImageBytes = "image/png"), (ImageBytes = "image/webp"), (ImageBytes = "image/gif")
         ), headers(
             ("ETag" = String, description = "Strong: the quoted SHA-256 of the bytes"),
-            ("Cache-Control" = String, description = "public, max-age=31536000, immutable"),
+            ("Cache-Control" = String, description = "public, max-age=31536000, immutable; for an image with rights_expire_at, public with a max-age that ends then"),
             ("Accept-Ranges" = String, description = "bytes")
         )),
         (status = 206, description = "The requested byte range", content((ImageBytes = "application/octet-stream")), headers(("Content-Range" = String))),
         (status = 304, description = "Not modified"),
         (status = 404, description = "No such image (or a malformed id)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Withdrawn: the image's rights expired (`rights_expire_at`)", body = Problem, content_type = "application/problem+json"),
         (status = 416, description = "The range is outside the file", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -131,7 +150,7 @@ pub async fn original(
     let last_modified = crate::time::utc(row.created_at);
     let mut res = HttpResponse::build(StatusCode::OK);
     res.insert_header((header::ETAG, etag.clone()))
-        .insert_header((header::CACHE_CONTROL, IMMUTABLE))
+        .insert_header((header::CACHE_CONTROL, cache_control(&row)))
         .insert_header((header::LAST_MODIFIED, http_date(last_modified)))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header(("Surrogate-Key", format!("image:{}", row.id)));
@@ -322,12 +341,13 @@ const HEAD_BYTES: usize = 64 * 1024;
             (ImageBytes = "image/jpeg"), (ImageBytes = "image/png"), (ImageBytes = "image/webp")
         ), headers(
             ("ETag" = String, description = "Strong; fixed for the image and parameters"),
-            ("Cache-Control" = String, description = "public, max-age=31536000, immutable"),
+            ("Cache-Control" = String, description = "public, max-age=31536000, immutable; for an image with rights_expire_at, public with a max-age that ends then"),
             ("X-Masthead-Rendition" = String, description = "generated or stored")
         )),
         (status = 304, description = "Not modified"),
         (status = 400, description = "A size outside the allowed set, or an unknown fit/format", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such image (deleted, or a malformed id)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Withdrawn: the image's rights expired (`rights_expire_at`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Image work is at its memory budget (MASTHEAD_IMAGE_MEMORY_BUDGET) and stayed so for MASTHEAD_IMAGE_QUEUE_TIMEOUT_SECS; try again after Retry-After", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = String, description = "Seconds to wait")))
     )
 )]
@@ -346,7 +366,7 @@ pub async fn rendition(
     let etag = format!("\"{}-{file_name}\"", &row.sha256[..row.sha256.len().min(32)]);
     let mut res = HttpResponse::build(StatusCode::OK);
     res.insert_header((header::ETAG, etag.clone()))
-        .insert_header((header::CACHE_CONTROL, IMMUTABLE))
+        .insert_header((header::CACHE_CONTROL, cache_control(&row)))
         .insert_header(("Surrogate-Key", format!("image:{}", row.id)));
     if not_modified(&req, &etag, None) {
         return Ok(res.status(StatusCode::NOT_MODIFIED).finish());

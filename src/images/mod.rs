@@ -6,6 +6,9 @@
 //! its memory cost), `budget` (the memory budget all image work queues for), `storage` (where
 //! bytes live, behind `MediaStore`), `store` (the `images` table), `http` (the JSON API and
 //! the public DTO), `media` (`/media/…` byte serving), `demo` (generated demo images).
+//! The photo desk (§3a): `form` (the upload's multipart body), `meta` (the field rules),
+//! `embedded` (XMP and IPTC-IIM read from the file), `rights` (withdrawal events), `usage`
+//! (the articles that use an image).
 //!
 //! What other modules use: [`load_many`], [`to_public`] and [`ImageDto`] to expand images in
 //! their responses, [`image_in_use`] to block deleting an image a published article shows.
@@ -14,16 +17,22 @@ pub mod budget;
 pub mod container;
 pub mod decode;
 pub mod demo;
+pub mod dto;
+pub mod embedded;
+pub mod form;
 pub mod http;
 pub mod media;
+pub mod meta;
 pub mod process;
+pub mod rights;
 pub mod storage;
 pub mod store;
+pub mod usage;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-pub use http::{ImageDto, to_public};
+pub use dto::{ImageDto, to_public};
 pub use store::{ImageRow, image_in_use, load_many};
 
 use crate::config::Settings;

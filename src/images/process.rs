@@ -100,8 +100,12 @@ pub struct Checked {
     /// Width and height as displayed, i.e. after the EXIF orientation is applied.
     pub width: u32,
     pub height: u32,
-    /// The bytes to store and serve as the original: the upload without location metadata.
+    /// The bytes to store and serve as the original: the upload without location metadata,
+    /// with the licence fields read from it (creator, credit, source, copyright, usage terms)
+    /// as a fresh XMP packet (JPEG, PNG).
     pub stored: Vec<u8>,
+    /// The newsroom metadata read from the upload's XMP and IPTC-IIM (PRODUCT.md §3a).
+    pub embedded: crate::images::embedded::Embedded,
 }
 
 /// Decodes `bytes` of `kind` whole under a pixel limit, EXIF orientation applied (tests and
@@ -138,11 +142,13 @@ pub fn check_upload(bytes: &[u8], max_pixels: u64, limits: AncillaryLimits) -> R
         Some(h) => (h.width, h.height),
         None => (image.width(), image.height()),
     };
+    let embedded = crate::images::embedded::read(&sanitized.metadata);
     Ok(Checked {
         kind,
         width,
         height,
-        stored: sanitized.bytes,
+        stored: crate::images::embedded::keep_rights(sanitized.bytes, kind, &embedded),
+        embedded,
     })
 }
 

@@ -31,6 +31,18 @@ pub struct ImageRow {
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The photographer (PRODUCT.md §3a).
+    pub creator: Option<String>,
+    pub usage_terms: Option<String>,
+    /// An IPTC NewsCodes digital source type URI.
+    pub digital_source_type: Option<String>,
+    pub taken_at: Option<NaiveDateTime>,
+    /// From this time the image is withdrawn from public reads.
+    pub rights_expire_at: Option<NaiveDateTime>,
+    /// What was read from the file at upload (JSON of `embedded::Embedded`).
+    pub embedded: Option<String>,
+    /// When the withdrawal at `rights_expire_at` was last recorded as an event.
+    pub withdrawal_recorded_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -53,6 +65,16 @@ pub struct NewImage {
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The photographer (PRODUCT.md §3a).
+    pub creator: Option<String>,
+    pub usage_terms: Option<String>,
+    /// An IPTC NewsCodes digital source type URI.
+    pub digital_source_type: Option<String>,
+    pub taken_at: Option<NaiveDateTime>,
+    /// From this time the image is withdrawn from public reads.
+    pub rights_expire_at: Option<NaiveDateTime>,
+    /// What was read from the file at upload (JSON of `embedded::Embedded`).
+    pub embedded: Option<String>,
 }
 
 /// Metadata changes: `None` leaves a field alone, `Some(None)` clears it.
@@ -64,6 +86,12 @@ pub struct ImageChanges {
     pub source: Option<Option<String>>,
     pub alt_text: Option<Option<String>>,
     pub copyright: Option<Option<String>>,
+    pub creator: Option<Option<String>>,
+    pub usage_terms: Option<Option<String>>,
+    pub digital_source_type: Option<Option<String>>,
+    pub taken_at: Option<Option<NaiveDateTime>>,
+    pub rights_expire_at: Option<Option<NaiveDateTime>>,
+    pub withdrawal_recorded_at: Option<Option<NaiveDateTime>>,
     pub focal_x: Option<f64>,
     pub focal_y: Option<f64>,
     pub updated_at: Option<NaiveDateTime>,
@@ -111,36 +139,173 @@ fn like_pattern(q: &str) -> String {
     p
 }
 
-/// Newest first, keyset-paginated on `(created_at, id)`; `q` matches caption, credit or source
-/// case-insensitively.
+/// What the admin image list is asked for.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    /// Words in caption, credit, source, creator, copyright, usage terms or digital source type.
+    pub q: Option<String>,
+    /// Only images whose rights end before this time (already withdrawn ones included),
+    /// soonest first.
+    pub expiring_before: Option<NaiveDateTime>,
+}
+
+/// Keyset-paginated: newest first on `(created_at, id)`, or with `expiring_before` soonest
+/// expiry first on `(rights_expire_at, id)` (the cursor then holds that pair). `q` matches the
+/// text fields case-insensitively.
 pub fn list(
     conn: &mut DbConn,
-    q: Option<&str>,
+    filter: &ListFilter,
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> Result<Vec<ImageRow>, StoreError> {
-    let mut query = images::table
-        .order((images::created_at.desc(), images::id.desc()))
-        .limit(limit + 1)
-        .into_boxed();
-    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = like_pattern(q);
+    let mut query = images::table.limit(limit + 1).into_boxed();
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let p = like_pattern(q);
         query = query.filter(
             lower(images::caption.assume_not_null())
-                .like(pattern.clone())
+                .like(p.clone())
                 .escape('\\')
                 .or(lower(images::credit.assume_not_null())
-                    .like(pattern.clone())
+                    .like(p.clone())
                     .escape('\\'))
-                .or(lower(images::source.assume_not_null()).like(pattern).escape('\\')),
+                .or(lower(images::source.assume_not_null())
+                    .like(p.clone())
+                    .escape('\\'))
+                .or(lower(images::creator.assume_not_null())
+                    .like(p.clone())
+                    .escape('\\'))
+                .or(lower(images::copyright.assume_not_null())
+                    .like(p.clone())
+                    .escape('\\'))
+                .or(lower(images::usage_terms.assume_not_null())
+                    .like(p.clone())
+                    .escape('\\'))
+                .or(lower(images::digital_source_type.assume_not_null())
+                    .like(p)
+                    .escape('\\')),
         );
     }
-    if let Some((at, id)) = after {
-        query = query.filter(
-            images::created_at
-                .lt(at)
-                .or(images::created_at.eq(at).and(images::id.lt(id))),
-        );
+    if let Some(before) = filter.expiring_before {
+        query = query
+            .filter(images::rights_expire_at.lt(before))
+            .order((images::rights_expire_at.asc(), images::id.asc()));
+        if let Some((at, id)) = after {
+            query = query.filter(
+                images::rights_expire_at
+                    .gt(at)
+                    .or(images::rights_expire_at.eq(at).and(images::id.gt(id))),
+            );
+        }
+    } else {
+        query = query.order((images::created_at.desc(), images::id.desc()));
+        if let Some((at, id)) = after {
+            query = query.filter(
+                images::created_at
+                    .lt(at)
+                    .or(images::created_at.eq(at).and(images::id.lt(id))),
+            );
+        }
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The earliest `rights_expire_at` after `after`: the next moment an image is withdrawn, when
+/// public responses that show it (its metadata, its files, articles embedding it) change
+/// without any write. A response cache should expire its entries by then.
+pub fn next_rights_expiry(
+    conn: &mut DbConn,
+    after: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(images::table
+        .filter(images::rights_expire_at.gt(after))
+        .select(diesel::dsl::min(images::rights_expire_at))
+        .first::<Option<NaiveDateTime>>(conn)?)
+}
+
+/// Images whose rights expired by `now` and whose withdrawal has not been recorded since they
+/// last expired, oldest expiry first, at most `limit`.
+pub fn unrecorded_withdrawals(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<ImageRow>, StoreError> {
+    Ok(images::table
+        .filter(images::rights_expire_at.le(now))
+        .filter(
+            images::withdrawal_recorded_at
+                .is_null()
+                .or(images::withdrawal_recorded_at.lt(images::rights_expire_at)),
+        )
+        .order((images::rights_expire_at.asc(), images::id.asc()))
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// Claims the recording of one image's withdrawal: `true` for the one caller whose UPDATE
+/// found it still unrecorded (another instance that got there first makes this `false`).
+pub fn claim_withdrawal(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> Result<bool, StoreError> {
+    let claimed = diesel::update(
+        images::table
+            .find(id)
+            .filter(images::rights_expire_at.le(now))
+            .filter(
+                images::withdrawal_recorded_at
+                    .is_null()
+                    .or(images::withdrawal_recorded_at.lt(images::rights_expire_at)),
+            ),
+    )
+    .set(images::withdrawal_recorded_at.eq(now))
+    .execute(conn)?;
+    Ok(claimed == 1)
+}
+
+/// An article that uses an image, as the usage list shows it.
+#[derive(Debug, Clone, Queryable)]
+pub struct UsageRow {
+    pub id: String,
+    pub slug: String,
+    pub headline: String,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub hero: Option<String>,
+    pub body: String,
+    pub seo_og_image: Option<String>,
+}
+
+/// Every article (any status) that refers to the image from its hero, a body block or its share
+/// image, by id; keyset-paginated on the article id.
+pub fn usage(
+    conn: &mut DbConn,
+    id: &str,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<UsageRow>, StoreError> {
+    use crate::db::schema::articles;
+    // Ids are UUIDs (checked before any query), so they hold no LIKE wildcards; the match is
+    // confirmed on the parsed references by the caller.
+    let pattern = format!("%{id}%");
+    let mut query = articles::table
+        .filter(
+            articles::hero
+                .like(pattern.clone())
+                .or(articles::body.like(pattern))
+                .or(articles::seo_og_image.eq(id.to_owned())),
+        )
+        .select((
+            articles::id,
+            articles::slug,
+            articles::headline,
+            articles::status,
+            articles::published_at,
+            articles::hero,
+            articles::body,
+            articles::seo_og_image,
+        ))
+        .order(articles::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(articles::id.gt(after));
     }
     Ok(query.load(conn)?)
 }

@@ -84,7 +84,7 @@ async fn public_articles_carry_expanded_images_and_figures_with_caption_and_cred
     let html = page["body_html"].as_str().unwrap();
     assert!(
         html.contains(
-            "<figcaption>The span <i>at dawn</i> <span class=\"credit\">Saul Loeb/AFP</span></figcaption>"
+            "<figcaption>The span <i>at dawn</i> <span class=\"credit\">Saul Loeb/AFP</span> <span class=\"source\">AFP</span></figcaption>"
         ),
         "{html}"
     );

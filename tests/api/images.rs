@@ -881,7 +881,7 @@ async fn the_admin_list_searches_caption_credit_and_source_with_keyset_pages() {
 }
 
 #[actix_web::test]
-async fn demo_images_load_once_with_captions_and_credits() {
+async fn demo_images_load_once_with_captions_and_credits_read_from_their_files() {
     let app = TestApp::spawn().await;
     let db = masthead::db::Db::open(&app.settings.database_url, 1).unwrap();
     let store = masthead::images::storage::LocalStore::new(app.settings.media_dir.clone());
@@ -897,6 +897,14 @@ async fn demo_images_load_once_with_captions_and_credits() {
         let dto = masthead::images::to_public(&rows[id], &settings);
         assert!(dto.credit.as_deref().unwrap().contains('/'));
         assert!(dto.caption.is_some() && dto.alt_text.is_some() && dto.source.is_some());
+        assert!(dto.creator.is_some() && dto.usage_terms.is_some() && dto.digital_source_type.is_some());
+        // Read from the pictures' embedded XMP by the upload's reader, not typed in.
+        let embedded: Value = serde_json::from_str(rows[id].embedded.as_deref().unwrap()).unwrap();
+        assert_eq!(embedded["fields"]["credit"]["from"], "XMP photoshop:Credit");
+        assert_eq!(
+            embedded["fields"]["caption"]["value"],
+            dto.caption.as_deref().unwrap()
+        );
         let public = app.get(&format!("/api/v1/images/{id}")).await;
         public.assert_status(200);
         app.get(&path_of(&dto.renditions.original))

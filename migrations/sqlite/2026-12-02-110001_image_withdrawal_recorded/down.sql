@@ -1,0 +1,1 @@
+ALTER TABLE images DROP COLUMN withdrawal_recorded_at;
