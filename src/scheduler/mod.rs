@@ -36,10 +36,17 @@ pub async fn run(db: Db, settings: Arc<Settings>, wakeup: Wakeup) {
     }
 }
 
-/// One round: every due scheduled article becomes published, with its event. Returns how many
-/// events it recorded.
+/// One round: every due scheduled article becomes published, with its event, and every image
+/// whose rights expired is announced. Returns how many events it recorded.
 pub async fn fire_due(db: &Db, settings: Arc<Settings>) -> Result<usize, ApiError> {
-    db.write(move |conn| fire_due_in(conn, &settings, None)).await
+    db.write(move |conn| {
+        let published = fire_due_in(conn, &settings, None)?;
+        // Images whose rights expired: `image.updated` once per expiry, so webhooks and CDN
+        // purges follow a withdrawal by the clock too.
+        let withdrawn = crate::images::rights::record_due_withdrawals(conn, &settings, now())?;
+        Ok(published + withdrawn)
+    })
+    .await
 }
 
 /// Inside a write transaction: publishes the due scheduled articles (or only `only`, if it is

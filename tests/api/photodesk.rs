@@ -739,7 +739,8 @@ fn image_events(app: &TestApp, id: &str) -> Vec<(Value, String)> {
 
 #[actix_web::test]
 async fn each_withdrawal_by_the_clock_is_recorded_once_as_an_image_updated_event() {
-    let app = TestApp::spawn().await;
+    // The scheduler would record them too: keep it out of the way, this test counts.
+    let app = TestApp::spawn_with(|s| s.scheduler_interval = std::time::Duration::from_secs(3600)).await;
     let token = app.token_for("editor").await;
     let expires = time_in(2);
     let image = uploaded(
@@ -990,4 +991,32 @@ async fn usage_lists_the_articles_that_use_an_image_in_hero_body_or_seo() {
     app.get(&format!("/api/v1/admin/images/{id}/usage"))
         .await
         .assert_problem(401);
+}
+
+#[actix_web::test]
+async fn the_scheduler_announces_a_withdrawal_by_the_clock_without_any_request() {
+    let app = TestApp::spawn_with(|s| s.scheduler_interval = std::time::Duration::from_millis(200)).await;
+    let token = app.token_for("editor").await;
+    let expires = time_in(1);
+    let image = uploaded(
+        &app,
+        &token,
+        "x.jpg",
+        &jpeg(30, 20, 11),
+        &[("rights_expire_at", &expires)],
+    )
+    .await;
+    let id = image["id"].as_str().unwrap().to_owned();
+    sleep_past(&expires).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while image_events(&app, &id).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no image.updated within 5 s of the expiry"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let events = image_events(&app, &id);
+    assert_eq!(events.len(), 1, "once per expiry");
+    assert_eq!(events[0].0["withdrawn"], true);
 }
