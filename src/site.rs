@@ -141,9 +141,13 @@ pub fn read(conn: &mut DbConn, settings: &Settings) -> Result<(Site, Option<Naiv
         .get("logo_image_id")
         .and_then(Value::as_str)
         .map(str::to_owned);
+    // A logo whose rights expired is withdrawn like any image: null until they are extended
+    // (`logo_image_id` still says which image is set).
+    let at = crate::time::now();
     let logo = match &logo_image_id {
         Some(id) => crate::images::load_many(conn, std::slice::from_ref(id))?
             .get(id)
+            .filter(|row| !crate::images::rights::is_withdrawn(row, at))
             .and_then(|row| serde_json::to_value(crate::images::to_public(row, settings)).ok()),
         None => None,
     };
@@ -269,7 +273,10 @@ pub async fn get_site(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
     caching::cached(&req, &state.settings, &state.cache, &state.db, || async {
         let settings = state.settings.clone();
         let (site, latest) = state.db.run(move |conn| read(conn, &settings)).await?;
-        let info = CacheInfo::new(["site".to_owned()]).modified(latest.map(utc));
+        // The logo's caption, credit and rights are the image's: its key purges this too.
+        let keys = std::iter::once("site".to_owned())
+            .chain(site.logo_image_id.iter().map(|id| format!("image:{id}")));
+        let info = CacheInfo::new(keys).modified(latest.map(utc));
         Ok(Fresh::Cacheable(site, info))
     })
     .await

@@ -100,6 +100,18 @@ impl Tally {
         Ok(())
     }
 
+    /// Counts uncompressed metadata that is only read, never kept in the stored original (an XMP
+    /// packet), if it fits what is left of the limit; `false` means it does not and is to be
+    /// skipped: it is already in memory and costs nothing to pass over, so unlike compressed
+    /// metadata it need not fail the upload (issue #14: a 10 MB XMP packet is ignored).
+    fn read_if_it_fits(&mut self, bytes: u64) -> bool {
+        if bytes > self.remaining() {
+            return false;
+        }
+        self.metadata += bytes;
+        true
+    }
+
     fn too_much_metadata(&self) -> ImageProblem {
         ImageProblem::Ancillary(format!(
             "more than {} bytes of metadata (after decompression)",
@@ -444,12 +456,12 @@ fn png(bytes: &[u8], tally: &mut Tally) -> Result<Sanitized, ImageProblem> {
                             metadata.xmp = inflate(zlib, size);
                         }
                     }
-                    None => {
-                        tally.metadata(data.len() as u64)?;
-                        if xmp {
+                    None if xmp => {
+                        if tally.read_if_it_fits(data.len() as u64) {
                             metadata.xmp = png_itxt_text(data).map(<[u8]>::to_vec);
                         }
                     }
+                    None => tally.metadata(data.len() as u64)?,
                 }
             }
             b"eXIf" => {
@@ -540,8 +552,7 @@ fn webp(bytes: &[u8], tally: &mut Tally) -> Result<Sanitized, ImageProblem> {
             }
             b"XMP " => {
                 tally.chunk()?;
-                tally.metadata(len as u64)?;
-                if metadata.xmp.is_none() {
+                if tally.read_if_it_fits(len as u64) && metadata.xmp.is_none() {
                     metadata.xmp = Some(bytes[i + 8..i + 8 + len].to_vec());
                 }
             }

@@ -385,7 +385,7 @@ fn png_with_xmp(packet: &str) -> Vec<u8> {
 }
 
 #[actix_web::test]
-async fn a_10_mb_xmp_packet_within_the_metadata_limit_is_read_and_over_it_is_the_limit_422() {
+async fn a_10_mb_xmp_packet_is_read_within_the_metadata_limit_and_passed_over_beyond_it() {
     let padding = " ".repeat(10 * 1024 * 1024);
     let big = packet(&format!(
         "<photoshop:Credit>Big Packet/AFP</photoshop:Credit><!--{padding}-->"
@@ -395,11 +395,14 @@ async fn a_10_mb_xmp_packet_within_the_metadata_limit_is_read_and_over_it_is_the
     let token = app.token_for("author").await;
     let image = uploaded(&app, &token, "big.png", &png_with_xmp(&big), &[]).await;
     assert_eq!(image["credit"], "Big Packet/AFP");
-    // With the default 4 MiB limit the walk refuses it before anything is parsed (issue 19).
+    // With the default 4 MiB limit it is passed over unread: the upload works, the desk types
+    // the credit (an uncompressed packet costs nothing to skip; compressed metadata over the
+    // limit is still refused, issue 19).
     let app = TestApp::spawn().await;
     let token = app.token_for("author").await;
     let res = upload(&app, &token, "big.png", &png_with_xmp(&big), &[]).await;
-    res.assert_problem(422);
+    res.assert_status(201);
+    assert!(res.json()["credit"].is_null(), "{}", res.json());
 }
 
 // --- the new fields -------------------------------------------------------------------------
@@ -1019,4 +1022,33 @@ async fn the_scheduler_announces_a_withdrawal_by_the_clock_without_any_request()
     let events = image_events(&app, &id);
     assert_eq!(events.len(), 1, "once per expiry");
     assert_eq!(events[0].0["withdrawn"], true);
+}
+
+#[actix_web::test]
+async fn a_site_logo_whose_rights_expire_is_withdrawn_from_the_site_too() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let expires = time_in(1);
+    let logo = uploaded(
+        &app,
+        &admin,
+        "logo.png",
+        &jpeg(40, 20, 12),
+        &[("rights_expire_at", &expires)],
+    )
+    .await;
+    let id = logo["id"].as_str().unwrap().to_owned();
+    app.patch("/api/v1/admin/site", &json!({"logo_image_id": id}))
+        .bearer(&admin)
+        .send()
+        .await
+        .assert_status(200);
+    let site = app.get("/api/v1/site").await.json();
+    assert_eq!(site["logo"]["id"], id.as_str());
+    let site = app.get("/api/v1/site").await.json(); // from the cache
+    assert_eq!(site["logo"]["id"], id.as_str());
+    sleep_past(&expires).await;
+    let site = app.get("/api/v1/site").await.json();
+    assert!(site["logo"].is_null(), "{site}");
+    assert_eq!(site["logo_image_id"], id.as_str());
 }
