@@ -284,8 +284,9 @@ fn jpeg(bytes: &[u8], tally: &mut Tally) -> Result<Sanitized, ImageProblem> {
     })
 }
 
-/// `bytes` (a JPEG or PNG) with an XMP packet added: a JPEG `APP1` after the start marker, a
-/// PNG `iTXt` after `IHDR`. `None` for other kinds or a packet too large for one segment. Used
+/// `bytes` with an XMP packet added: a JPEG `APP1` after the start marker, a PNG `iTXt` after
+/// `IHDR`, a WebP `XMP ` chunk at the end (with a `VP8X` header). `None` for other kinds or a
+/// packet too large for one JPEG segment. Used
 /// to give generated pictures (the demo's) the metadata an agency's files carry.
 pub fn with_xmp(bytes: &[u8], kind: ImageKind, packet: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(bytes.len() + packet.len() + 64);
@@ -314,8 +315,76 @@ pub fn with_xmp(bytes: &[u8], kind: ImageKind, packet: &str) -> Option<Vec<u8>> 
             out.extend_from_slice(&crc32(&body).to_be_bytes());
             out.extend_from_slice(&bytes[33..]);
         }
+        ImageKind::Webp => return webp_with_xmp(bytes, packet),
         _ => return None,
     }
+    Some(out)
+}
+
+/// A WebP with an `XMP ` chunk at its end and the XMP flag set in its `VP8X` header, adding
+/// that header (with the canvas size read from the `VP8 `/`VP8L` bitstream) to a simple WebP.
+/// `None` if the file is not a RIFF WebP this understands.
+fn webp_with_xmp(bytes: &[u8], packet: &str) -> Option<Vec<u8>> {
+    const XMP_FLAG: u8 = 0x04;
+    const ALPHA_FLAG: u8 = 0x10;
+    if bytes.len() < 20 || &bytes[..4] != b"RIFF" || &bytes[8..12] != b"WEBP" {
+        return None;
+    }
+    let first = &bytes[12..16];
+    let first_len = usize::try_from(u32::from_le_bytes(bytes[16..20].try_into().ok()?)).ok()?;
+    let first_data = bytes.get(20..20 + first_len)?;
+    let mut chunks = Vec::with_capacity(bytes.len() + packet.len() + 32);
+    match first {
+        b"VP8X" => {
+            chunks.extend_from_slice(&bytes[12..]);
+            *chunks.get_mut(8)? |= XMP_FLAG;
+        }
+        b"VP8 " | b"VP8L" => {
+            let (width, height, alpha) = if first == b"VP8 " {
+                // Frame tag (3 bytes), start code 9d 01 2a, then 14-bit width and height.
+                if first_data.get(3..6)? != [0x9d, 0x01, 0x2a] {
+                    return None;
+                }
+                let w = u32::from(u16::from_le_bytes([first_data[6], *first_data.get(7)?]) & 0x3fff);
+                let h = u32::from(u16::from_le_bytes([*first_data.get(8)?, *first_data.get(9)?]) & 0x3fff);
+                (w, h, false)
+            } else {
+                // Signature 0x2f, then width-1 and height-1 in 14 bits each, then the alpha bit.
+                if *first_data.first()? != 0x2f {
+                    return None;
+                }
+                let bits = u32::from_le_bytes(first_data.get(1..5)?.try_into().ok()?);
+                (
+                    (bits & 0x3fff) + 1,
+                    ((bits >> 14) & 0x3fff) + 1,
+                    bits & (1 << 28) != 0,
+                )
+            };
+            if width == 0 || height == 0 {
+                return None;
+            }
+            let mut vp8x = [0u8; 10];
+            vp8x[0] = XMP_FLAG | if alpha { ALPHA_FLAG } else { 0 };
+            vp8x[4..7].copy_from_slice(&(width - 1).to_le_bytes()[..3]);
+            vp8x[7..10].copy_from_slice(&(height - 1).to_le_bytes()[..3]);
+            chunks.extend_from_slice(b"VP8X");
+            chunks.extend_from_slice(&10u32.to_le_bytes());
+            chunks.extend_from_slice(&vp8x);
+            chunks.extend_from_slice(&bytes[12..]);
+        }
+        _ => return None,
+    }
+    chunks.extend_from_slice(b"XMP ");
+    chunks.extend_from_slice(&u32::try_from(packet.len()).ok()?.to_le_bytes());
+    chunks.extend_from_slice(packet.as_bytes());
+    if packet.len() % 2 == 1 {
+        chunks.push(0);
+    }
+    let mut out = Vec::with_capacity(chunks.len() + 12);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&u32::try_from(chunks.len() + 4).ok()?.to_le_bytes());
+    out.extend_from_slice(b"WEBP");
+    out.extend_from_slice(&chunks);
     Some(out)
 }
 
@@ -754,5 +823,23 @@ mod tests {
         assert_eq!(stripped[20] & 0x0C, 0, "EXIF and XMP flags cleared");
         let decoded = decode_full(&stripped, ImageKind::Webp, 1000).unwrap();
         assert_eq!((decoded.width(), decoded.height()), (5, 4));
+    }
+
+    #[test]
+    fn a_simple_webp_gets_a_vp8x_header_and_its_xmp_and_still_decodes() {
+        let picture = image::DynamicImage::new_rgba8(7, 5);
+        let mut webp = Vec::new();
+        picture
+            .write_to(&mut std::io::Cursor::new(&mut webp), image::ImageFormat::WebP)
+            .expect("encodes");
+        assert_eq!(&webp[12..16], b"VP8L", "a simple lossless WebP to start from");
+        let with = super::with_xmp(&webp, ImageKind::Webp, "<x:xmpmeta>Reuters</x:xmpmeta>").expect("a WebP");
+        assert_eq!(&with[12..16], b"VP8X");
+        assert_eq!(with[20] & 0x04, 0x04, "the XMP flag");
+        let size = u32::from_le_bytes(with[4..8].try_into().expect("4 bytes")) as usize;
+        assert_eq!(size + 8, with.len(), "the RIFF size");
+        let decoded = image::load_from_memory(&with).expect("still decodes");
+        assert_eq!((decoded.width(), decoded.height()), (7, 5));
+        assert!(with.windows(7).any(|w| w == b"Reuters"));
     }
 }

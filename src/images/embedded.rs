@@ -335,7 +335,7 @@ xmlns:Iptc4xmpExt=\"http://iptc.org/std/Iptc4xmpExt/2008-02-29/\">{body}</rdf:De
 /// The fields of the licence read from the file (creator, credit, source, copyright, usage
 /// terms), written back into the stored original as a fresh XMP packet, so the file a client
 /// downloads still says whose it is and on what terms; location and everything else stay out.
-/// JPEG and PNG (a WebP or GIF original is left as it is). Deterministic in the upload, so
+/// JPEG, PNG and WebP (a GIF original is left as it is). Deterministic in the upload, so
 /// identical uploads still share one image.
 pub fn keep_rights(stored: Vec<u8>, kind: crate::images::process::ImageKind, read: &Embedded) -> Vec<u8> {
     let fields: Vec<(&str, &str)> = ["creator", "credit", "source", "copyright", "usage_terms"]

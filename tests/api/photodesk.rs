@@ -156,6 +156,20 @@ async fn png_itxt_and_webp_xmp_are_read() {
     assert_eq!(webp["credit"], "Reuters");
     assert_eq!(webp["usage_terms"], "Licensed until the end of 2026");
     assert!(webp["creator"].is_null());
+    // The stored WebP keeps the licence (a fresh XMP chunk), still decodes, and reads back.
+    let original = app.get(&path_of(&webp["renditions"]["original"])).await;
+    original.assert_status(200);
+    assert!(original.body.windows(7).any(|w| w == b"Reuters"));
+    image::load_from_memory(&original.body).expect("the stored WebP decodes");
+    let again = upload(&app, &token, "again.webp", &original.body, &[])
+        .await
+        .json();
+    assert_eq!(again["credit"], "Reuters");
+    assert_eq!(again["usage_terms"], "Licensed until the end of 2026");
+    assert_eq!(
+        again["id"], webp["id"],
+        "the stored original is its own duplicate"
+    );
 }
 
 #[actix_web::test]
