@@ -6,6 +6,9 @@
 //! what rendering needs. EXIF (which may hold GPS positions), XMP, IPTC, text chunks, comments,
 //! unknown chunks and anything after the end marker are cut out without re-encoding the
 //! pixels; the EXIF orientation is kept as a minimal EXIF block.
+//!
+//! One file for the three walks (and for writing a packet back, the reverse of the walk): the
+//! code is about 650 lines; the unit tests with their hand-built files take it past 700.
 
 use std::io::Read;
 
