@@ -182,12 +182,7 @@ impl ResponseCache {
         let mut index = self.lock();
         let now_ms = now.timestamp_millis();
         if index.due_known != DUE_UNKNOWN && index.due_known <= now_ms {
-            index.purges += 1;
-            let n = index.purges;
-            index.remember(n, Purged::Everything);
-            index.by_key.clear();
-            index.indexed = 0;
-            entries.invalidate_all();
+            index.drop_everything(entries);
             index.due_known = DUE_UNKNOWN;
         }
         // A write that may have moved a scheduled time since the ticket makes this reading
@@ -260,13 +255,7 @@ impl ResponseCache {
     /// Drops every entry (another instance's notices may have been missed).
     pub fn purge_everything(&self) {
         let Some(entries) = &self.entries else { return };
-        let mut index = self.lock();
-        index.purges += 1;
-        let n = index.purges;
-        index.remember(n, Purged::Everything);
-        index.by_key.clear();
-        index.indexed = 0;
-        entries.invalidate_all();
+        self.lock().drop_everything(entries);
         self.next_due.store(DUE_UNKNOWN, Ordering::Release);
     }
 
@@ -306,6 +295,16 @@ impl ResponseCache {
 }
 
 impl Index {
+    /// One purge of every entry, remembered as such so no miss that overlapped it is stored.
+    fn drop_everything(&mut self, entries: &moka::sync::Cache<Arc<str>, Arc<CachedResponse>>) {
+        self.purges += 1;
+        let n = self.purges;
+        self.remember(n, Purged::Everything);
+        self.by_key.clear();
+        self.indexed = 0;
+        entries.invalidate_all();
+    }
+
     fn remember(&mut self, n: u64, purged: Purged) {
         self.history.push_back((n, purged));
         while self.history.len() > PURGE_HISTORY {
