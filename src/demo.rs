@@ -45,6 +45,7 @@ fn demo_articles() -> Vec<(Value, Vec<&'static str>)> {
     vec![
         (
             json!({
+                "kicker": "Transport",
                 "headline": "Harbour bridge reopens after eleven weeks of storm repairs",
                 "standfirst": "Engineers replaced two cable anchors and widened the footpath; commuters return to a ten-minute crossing.",
                 "dateline": "PORTHAVEN",
@@ -211,6 +212,7 @@ pub fn load(conn: &mut DbConn, passwords: &Passwords, settings: &Settings) -> an
             headline,
             standfirst: raw["standfirst"].as_str().unwrap_or_default().to_owned(),
             dateline: raw["dateline"].as_str().map(str::to_owned),
+            kicker: raw["kicker"].as_str().map(str::to_owned),
             body,
             hero: hero_image.map(|image_id| Hero {
                 image_id,

@@ -85,6 +85,9 @@ pub struct ArticleDto {
     /// Where the story was filed from.
     #[schema(example = "PORTSMOUTH")]
     pub dateline: Option<String>,
+    /// The label over the headline ("Exclusive", "Analysis").
+    #[schema(example = "Analysis")]
+    pub kicker: Option<String>,
     pub body: Vec<Block>,
     /// The body rendered to HTML (read-only).
     pub body_html: String,
@@ -117,6 +120,8 @@ pub struct ArticleSummary {
     pub headline: String,
     pub standfirst: String,
     pub dateline: Option<String>,
+    /// The label over the headline.
+    pub kicker: Option<String>,
     pub hero: Option<HeroDto>,
     pub authors: Vec<ArticleAuthor>,
     pub tags: Vec<ArticleTag>,
@@ -137,6 +142,7 @@ impl From<ArticleDto> for ArticleSummary {
             headline: a.headline,
             standfirst: a.standfirst,
             dateline: a.dateline,
+            kicker: a.kicker,
             hero: a.hero,
             authors: a.authors,
             tags: a.tags,
@@ -300,6 +306,7 @@ pub fn build(
             headline: row.headline,
             standfirst: row.standfirst,
             dateline: row.dateline,
+            kicker: row.kicker,
             body_html: row.body_html,
         };
         out.push(dto);
@@ -357,6 +364,7 @@ pub fn build_summaries(
             headline: row.headline,
             standfirst: row.standfirst,
             dateline: row.dateline,
+            kicker: row.kicker,
         })
         .collect())
 }
@@ -399,7 +407,7 @@ pub struct SeoInput {
 }
 
 /// An article write (create or PATCH). On PATCH absent fields stay as they are; `null` clears
-/// `dateline`, `hero` and SEO fields. Status changes go through the action endpoints.
+/// `dateline`, `kicker`, `hero` and SEO fields. Status changes go through the action endpoints.
 #[derive(Deserialize, ToSchema, Default, Clone)]
 pub struct ArticleInput {
     /// 1–300 characters as sent, markup stripped (required on create).
@@ -420,6 +428,11 @@ pub struct ArticleInput {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, example = "PORTSMOUTH", max_length = 100)]
     pub dateline: Option<Value>,
+    /// The label over the headline ("Exclusive", "Analysis"): at most 60 characters as sent;
+    /// empty or null clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "Analysis", max_length = 60)]
+    pub kicker: Option<Value>,
     /// Blocks: `paragraph {text}`, `heading {level 2–4, text}`, `image {image_id, caption?}`,
     /// `quote {text, attribution?}`, `embed {url, provider?}`, `list {ordered, items[]}`,
     /// `divider {}`.
@@ -547,6 +560,11 @@ fn apply_input(
         && let Some(d) = nullable_text(d, "dateline", 100, &mut errors)
     {
         s.dateline = d;
+    }
+    if let Some(k) = &input.kicker
+        && let Some(k) = nullable_text(k, "kicker", 60, &mut errors)
+    {
+        s.kicker = k;
     }
     if let Some(body) = &input.body {
         s.body = if body.is_null() {
@@ -839,6 +857,7 @@ pub async fn create_article(
                     headline: String::new(),
                     standfirst: String::new(),
                     dateline: None,
+                    kicker: None,
                     body: Vec::new(),
                     hero: None,
                     status: Status::Draft,
@@ -1294,7 +1313,7 @@ pub async fn list_revisions(
     )))
 }
 
-/// Restore a revision's content (headline, standfirst, dateline, body, hero, SEO, tags,
+/// Restore a revision's content (headline, standfirst, dateline, kicker, body, hero, SEO, tags,
 /// authors) as a new save; status and slug stay as they are. Same rights as editing.
 #[utoipa::path(
     tag = "editorial",
@@ -1334,6 +1353,7 @@ pub async fn restore_revision(
             s.headline = old.headline;
             s.standfirst = old.standfirst;
             s.dateline = old.dateline;
+            s.kicker = old.kicker;
             s.body = old.body;
             s.hero = old.hero;
             s.seo = old.seo;

@@ -28,6 +28,7 @@ pub struct ArticleRow {
     pub headline: String,
     pub standfirst: String,
     pub dateline: Option<String>,
+    pub kicker: Option<String>,
     pub body: String,
     pub body_html: String,
     pub body_text: String,
@@ -109,6 +110,9 @@ pub struct Snapshot {
     pub headline: String,
     pub standfirst: String,
     pub dateline: Option<String>,
+    /// Absent from revisions saved before kickers existed.
+    #[serde(default)]
+    pub kicker: Option<String>,
     pub body: Vec<Block>,
     pub hero: Option<Hero>,
     pub status: Status,
@@ -141,6 +145,7 @@ fn snapshot_of(conn: &mut DbConn, row: &ArticleRow) -> Result<Snapshot, StoreErr
         headline: row.headline.clone(),
         standfirst: row.standfirst.clone(),
         dateline: row.dateline.clone(),
+        kicker: row.kicker.clone(),
         body: row.blocks(),
         hero: row.hero(),
         status: Status::parse(&row.status).unwrap_or(Status::Draft),
@@ -165,6 +170,7 @@ struct ArticleValues {
     headline: String,
     standfirst: String,
     dateline: Option<String>,
+    kicker: Option<String>,
     body: String,
     body_html: String,
     body_text: String,
@@ -188,6 +194,7 @@ fn values_of(s: &Snapshot, at: NaiveDateTime) -> ArticleValues {
         headline: s.headline.clone(),
         standfirst: s.standfirst.clone(),
         dateline: s.dateline.clone(),
+        kicker: s.kicker.clone(),
         body: serde_json::to_string(&s.body).unwrap_or_else(|_| "[]".into()),
         body_html: model::render_html(&s.body),
         word_count: model::word_count(&format!("{} {} {}", s.headline, s.standfirst, text)),
@@ -788,6 +795,7 @@ pub struct SummaryRow {
     pub headline: String,
     pub standfirst: String,
     pub dateline: Option<String>,
+    pub kicker: Option<String>,
     pub hero: Option<String>,
     pub status: String,
     pub publish_at: Option<NaiveDateTime>,
@@ -986,7 +994,7 @@ pub fn search_public(
     };
     let mut sql = format!(
         "WITH hits AS ({hits}) \
-         SELECT a.id, a.slug, a.headline, a.standfirst, a.dateline, a.hero, a.status, a.publish_at, \
+         SELECT a.id, a.slug, a.headline, a.standfirst, a.dateline, a.kicker, a.hero, a.status, a.publish_at, \
          a.published_at, a.word_count, a.comment_count, a.updated_at, h.score \
          FROM hits h JOIN articles a ON a.id = h.id WHERE a.public_at <= {}",
         param(Arg::Time(now()))

@@ -67,6 +67,7 @@ diesel::table! {
         headline -> Text,
         standfirst -> Text,
         dateline -> Nullable<Text>,
+        kicker -> Nullable<Text>,
         body -> Text,
         body_html -> Text,
         body_text -> Text,

@@ -1246,3 +1246,52 @@ async fn search_reads_whole_words_and_the_last_one_as_typed_so_far() {
     assert_eq!(found("ferry%20strike").await, 1);
     assert_eq!(found("fer%20strike").await, 0, "only the last word is a prefix");
 }
+
+#[actix_web::test]
+async fn a_kicker_is_set_changed_cleared_and_shown_to_readers() {
+    let app = TestApp::spawn().await;
+    let editor = app.token_for("editor").await;
+    let mut body = story("Harbour bridge reopens");
+    body["kicker"] = json!("Analysis");
+    let a = published(&app, &editor, &body).await;
+    assert_eq!(a["kicker"], "Analysis");
+    let id = a["id"].as_str().unwrap();
+    let public = app.get("/api/v1/articles/harbour-bridge-reopens").await.json();
+    assert_eq!(public["kicker"], "Analysis");
+    let list = app.get("/api/v1/articles").await.json();
+    assert_eq!(list["data"][0]["kicker"], "Analysis");
+
+    let path = format!("/api/v1/admin/articles/{id}");
+    let res = app
+        .patch(&path, &json!({"kicker": "x".repeat(61)}))
+        .bearer(&editor)
+        .send()
+        .await;
+    assert_eq!(fields(&res.assert_problem(422)), ["kicker"]);
+    let res = app
+        .patch(&path, &json!({"kicker": 7}))
+        .bearer(&editor)
+        .send()
+        .await;
+    assert_eq!(fields(&res.assert_problem(422)), ["kicker"]);
+    let res = app
+        .patch(&path, &json!({"kicker": "Exclusive"}))
+        .bearer(&editor)
+        .send()
+        .await;
+    res.assert_status(200);
+    assert_eq!(res.json()["kicker"], "Exclusive");
+    assert_eq!(
+        app.get("/api/v1/articles/harbour-bridge-reopens").await.json()["kicker"],
+        "Exclusive"
+    );
+    let res = app
+        .patch(&path, &json!({"kicker": null}))
+        .bearer(&editor)
+        .send()
+        .await;
+    res.assert_status(200);
+    assert!(res.json()["kicker"].is_null());
+    let list = app.get("/api/v1/articles").await.json();
+    assert!(list["data"][0]["kicker"].is_null());
+}
