@@ -66,6 +66,7 @@ async fn list_items_show_what_the_article_shows_without_the_body() {
         "headline",
         "standfirst",
         "dateline",
+        "kicker",
         "hero",
         "authors",
         "tags",
