@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -219,21 +219,13 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<ArticleRow, StoreError> {
         .first(conn)?)
 }
 
-/// The next moment public responses change by time alone, after `at`: an article becoming
-/// public (a scheduled `publish_at`) or an image being withdrawn (its `rights_expire_at`; the
-/// articles showing it change). Until then, public responses cannot change without a write.
-/// Each read through its index from its end, so it costs two index probes.
-pub fn next_public_change(conn: &mut DbConn, at: NaiveDateTime) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let next: Option<NaiveDateTime> = articles::table
+/// The next moment an article becomes public by time alone (a scheduled `publish_at`), after
+/// `at`. Read through the public index from its end: one index probe.
+pub fn next_public_change(conn: &mut DbConn, at: NaiveDateTime) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(articles::table
         .filter(articles::public_at.gt(at))
         .select(diesel::dsl::min(articles::public_at))
-        .first(conn)?;
-    let withdrawal = crate::images::store::next_rights_expiry(conn, at)?;
-    let next = match (next, withdrawal) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    Ok(next.map(|t| t.and_utc()))
+        .first(conn)?)
 }
 
 pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> Result<Option<ArticleRow>, StoreError> {

@@ -103,13 +103,11 @@ where
     Fut: Future<Output = Result<Fresh<T>, ApiError>>,
 {
     let key = cache_key(req);
-    // After an article write, or once a scheduled moment has passed, the cache first learns the
-    // next such moment (one index probe); until it knows, it serves nothing.
+    // After an article or image write, or once a scheduled moment has passed, the cache first
+    // learns the next such moment; until it knows, it serves nothing.
     if cache.needs_due_time(Utc::now()) {
         let ticket = cache.ticket();
-        let due = db
-            .run(|conn| crate::articles::store::next_public_change(conn, now()))
-            .await?;
+        let due = db.run(|conn| next_change_by_time(conn, now())).await?;
         cache.set_next_due(ticket, due, Utc::now());
     }
     if let Some(hit) = cache.get(&key, Utc::now()) {
@@ -130,6 +128,21 @@ where
             Ok(answer(req, &entry))
         }
     }
+}
+
+/// The next moment public responses change by time alone, after `at`: an article becoming
+/// public (its scheduled `publish_at`) or an image being withdrawn (its `rights_expire_at`: the
+/// articles showing it change). Each is one index probe. A new kind of timed change (an
+/// article's `unpublish_at`, an embargo lifting) joins here.
+fn next_change_by_time(
+    conn: &mut crate::db::DbConn,
+    at: chrono::NaiveDateTime,
+) -> Result<Option<DateTime<Utc>>, crate::db::StoreError> {
+    let moments = [
+        crate::articles::store::next_public_change(conn, at)?,
+        crate::images::store::next_rights_expiry(conn, at)?,
+    ];
+    Ok(moments.into_iter().flatten().min().map(|t| t.and_utc()))
 }
 
 fn cache_key(req: &HttpRequest) -> String {
