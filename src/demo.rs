@@ -5,9 +5,9 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
+use crate::articles::domain::{Hero, Seo, Snapshot};
 use crate::articles::model::{self, Errors, Status};
-use crate::articles::store::Hero;
-use crate::articles::store::{self as articles, Seo, Snapshot};
+use crate::articles::store as articles;
 use crate::auth::password::Passwords;
 use crate::config::Settings;
 use crate::db::DbConn;
@@ -154,9 +154,13 @@ fn demo_author(
     Ok(row.id)
 }
 
+/// A failure of the demo loader, as the problem a client would have seen.
+fn fail(e: impl Into<ApiError>) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.into())
+}
+
 /// Loads the demo content; running it again creates nothing new.
 pub fn load(conn: &mut DbConn, passwords: &Passwords, settings: &Settings) -> anyhow::Result<DemoSummary> {
-    let fail = |e: crate::db::StoreError| anyhow::anyhow!("{}", ApiError::from(e));
     let mut summary = DemoSummary::default();
     let author = demo_author(conn, passwords, &mut summary)?;
     for (slug, name, description) in TAGS {
@@ -236,7 +240,7 @@ pub fn load(conn: &mut DbConn, passwords: &Passwords, settings: &Settings) -> an
 }
 
 /// Two approved reader comments and a reply on the first demo article, unless it has comments.
-fn demo_comments(conn: &mut DbConn, slug: &str) -> Result<usize, crate::db::StoreError> {
+fn demo_comments(conn: &mut DbConn, slug: &str) -> Result<usize, ApiError> {
     use crate::comments::model::{CommentStatus, NewCommentInput};
     use crate::comments::store as comments;
     let Some(article) = comments::public_article(conn, slug)? else {
@@ -247,7 +251,13 @@ fn demo_comments(conn: &mut DbConn, slug: &str) -> Result<usize, crate::db::Stor
     }
     let add = |conn: &mut DbConn, name: &str, body: &str, parent: Option<&str>| {
         let input = NewCommentInput::parse(name, None, body, parent)?;
-        comments::insert(conn, &article.id, input, CommentStatus::Approved, "demo".into())
+        Ok::<_, ApiError>(comments::insert(
+            conn,
+            &article.id,
+            input,
+            CommentStatus::Approved,
+            "demo".into(),
+        )?)
     };
     let first = add(
         conn,

@@ -7,10 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::StoreError;
-
-/// The detail of a store's 404 before a handler names the resource.
-const GENERIC_NOT_FOUND: &str = "The resource was not found";
+use crate::db::{Failure, StoreError};
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -79,6 +76,9 @@ pub enum ApiError {
     Gone(String),
     #[error("{0}")]
     PreconditionFailed(String),
+    /// 416: a byte range outside a body of `len` bytes.
+    #[error("The range is outside the {len} bytes of the file")]
+    RangeNotSatisfiable { len: usize },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -91,6 +91,10 @@ pub enum ApiError {
     TooManyRequests { detail: String, retry_after_secs: u64 },
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// 503: the database aborted a write to resolve a conflict with another writer, and it was
+    /// not retried (or retried too often); kept apart so `Db::write` can retry it.
+    #[error("The database is busy with other writes; nothing was saved, try again shortly.")]
+    WriteConflict(String),
     /// 503 with `Retry-After`: a bounded resource (the image memory budget) stayed busy.
     #[error("{detail}")]
     Busy { detail: String, retry_after_secs: u64 },
@@ -108,13 +112,13 @@ impl ApiError {
         ApiError::NotFound(format!("{what} was not found"))
     }
 
-    /// Names the resource in a store's generic 404: `.map_err(ApiError::naming("tag"))` turns
-    /// "The resource was not found" into "tag was not found"; a 404 that already names its
-    /// resource (a missing revision of an existing article) and other errors pass through.
-    pub fn naming(what: &'static str) -> impl Fn(ApiError) -> ApiError {
+    /// A store error where a missing row means the `what` the handler asked for:
+    /// `.map_err(ApiError::not_found_as("tag"))` turns `StoreError::NotFound` into
+    /// "tag was not found", named at the point of failure; other errors convert as usual.
+    pub fn not_found_as(what: &'static str) -> impl Fn(StoreError) -> ApiError {
         move |err| match err {
-            ApiError::NotFound(detail) if detail == GENERIC_NOT_FOUND => ApiError::not_found(what),
-            other => other,
+            StoreError::NotFound => ApiError::not_found(what),
+            other => ApiError::from(other),
         }
     }
 
@@ -142,12 +146,13 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::Gone(_) => "gone",
             ApiError::PreconditionFailed(_) => "precondition-failed",
+            ApiError::RangeNotSatisfiable { .. } => "range-not-satisfiable",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::UriTooLong(_) => "uri-too-long",
             ApiError::Validation { .. } => "validation",
             ApiError::TooManyRequests { .. } => "rate-limited",
-            ApiError::ServiceUnavailable(_) => "service-unavailable",
+            ApiError::ServiceUnavailable(_) | ApiError::WriteConflict(_) => "service-unavailable",
             ApiError::Busy { .. } => "busy",
             ApiError::Internal(_) => "internal",
         }
@@ -184,12 +189,15 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::ServiceUnavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ServiceUnavailable(_) | ApiError::Busy { .. } | ApiError::WriteConflict(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -214,8 +222,11 @@ impl ResponseError for ApiError {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.max(&1).to_string()));
             }
             // Every 503 is temporary here (the database busy or briefly away): say when to retry.
-            ApiError::ServiceUnavailable(_) => {
+            ApiError::ServiceUnavailable(_) | ApiError::WriteConflict(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            ApiError::RangeNotSatisfiable { len } => {
+                response.insert_header((header::CONTENT_RANGE, format!("bytes */{len}")));
             }
             _ => {}
         }
@@ -227,7 +238,7 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::NotFound => ApiError::NotFound(GENERIC_NOT_FOUND.into()),
+            StoreError::NotFound => ApiError::NotFound("The resource was not found".into()),
             StoreError::Conflict(what) => {
                 ApiError::Conflict(format!("Conflicts with an existing record ({what})"))
             }
@@ -235,15 +246,30 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%reason, "database unavailable");
                 ApiError::ServiceUnavailable("The database is unavailable; try again shortly.".into())
             }
-            StoreError::Busy(reason) | StoreError::Retry(reason) => {
+            StoreError::Busy(reason) => {
                 tracing::warn!(%reason, "database busy; answered 503");
                 ApiError::ServiceUnavailable(
                     "The database is busy with other writes; nothing was saved, try again shortly.".into(),
                 )
             }
-            StoreError::Api(api) => *api,
+            StoreError::Retry(reason) => {
+                tracing::warn!(%reason, "write conflict");
+                ApiError::WriteConflict(reason)
+            }
+            // No field is named: the database does not say which column refused the text.
+            StoreError::NulInText => ApiError::Validation {
+                detail: "A text field contains a NUL character, which cannot be stored".into(),
+                errors: Vec::new(),
+            },
+            StoreError::Internal(e) => ApiError::Internal(e),
             StoreError::Query(e) => ApiError::Internal(format!("database: {e}")),
         }
+    }
+}
+
+impl Failure for ApiError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, ApiError::WriteConflict(_))
     }
 }
 

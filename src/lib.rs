@@ -18,6 +18,7 @@ pub mod ratelimit;
 pub mod scheduler;
 pub mod site;
 pub mod startup;
+pub mod state;
 pub mod tags;
 pub mod telemetry;
 pub mod time;

@@ -141,7 +141,7 @@ fn create_user(settings: &Settings, email: String, name: String, role: String) -
         password,
     };
     let user = masthead::users::http::create_user(&mut conn, &passwords, input)
-        .map_err(|e| anyhow::anyhow!("{}", describe(masthead::error::ApiError::from(e))))?;
+        .map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
     println!("created {} {} ({})", user.role, user.email, user.id);
     Ok(())
 }

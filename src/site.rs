@@ -18,7 +18,7 @@ use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::events::{self, EventType, NewEvent};
 use crate::http::caching::{self, CacheInfo, Fresh};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::time::{now, utc};
 
 /// What a front end needs to render the masthead and share links.
@@ -147,7 +147,7 @@ pub fn read(conn: &mut DbConn, settings: &Settings) -> Result<(Site, Option<Naiv
     let logo = match &logo_image_id {
         Some(id) => crate::images::load_many(conn, std::slice::from_ref(id))?
             .get(id)
-            .filter(|row| !crate::images::rights::is_withdrawn(row, at))
+            .filter(|row| !row.is_withdrawn(at))
             .and_then(|row| serde_json::to_value(crate::images::to_public(row, settings)).ok()),
         None => None,
     };
@@ -168,7 +168,7 @@ pub fn read(conn: &mut DbConn, settings: &Settings) -> Result<(Site, Option<Naiv
 }
 
 /// Applies validated changes.
-pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
+pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), ApiError> {
     let mut errors = Vec::new();
     // Limits count the text as sent, like the spec's maxLength; it is stored trimmed.
     let name_too_long = input.name.as_ref().is_some_and(|n| n.chars().count() > 200);
@@ -230,9 +230,9 @@ pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
         errors.push(FieldError::new("logo_image_id", "no image with this id"));
     }
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors).into());
+        return Err(ApiError::validation(errors));
     }
-    conn.transaction(|conn| {
+    let saved = conn.transaction(|conn| -> Result<(), StoreError> {
         if let Some(name) = name {
             put(conn, "name", &Value::String(name))?;
         }
@@ -249,11 +249,12 @@ pub fn update(conn: &mut DbConn, input: UpdateSite) -> Result<(), StoreError> {
             put(
                 conn,
                 "social",
-                &serde_json::to_value(social).map_err(ApiError::internal)?,
+                &serde_json::to_value(social).map_err(|e| StoreError::Internal(e.to_string()))?,
             )?;
         }
         Ok(())
-    })
+    });
+    Ok(saved?)
 }
 
 /// The site: name, description, logo, public URL, locale and social accounts (cached).
@@ -303,7 +304,7 @@ pub async fn update_site(
     let input = body.into_inner();
     let (site, _) = state
         .db
-        .write(move |conn| {
+        .write(move |conn| -> Result<_, ApiError> {
             update(conn, input.clone())?;
             let (site, latest) = read(conn, &settings)?;
             let event = NewEvent::new(EventType::SiteUpdated, "site", &site, vec!["site".to_owned()])?;

@@ -15,89 +15,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::auth::password::Passwords;
-use crate::auth::tokens::JwtKeys;
-use crate::comments::challenge::Challenges;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::error::{self, ApiError};
+use crate::error;
 use crate::http::fallback::{RouteTable, not_found_or_not_allowed};
 use crate::http::health;
 use crate::http::middleware::{Metrics, standard_headers};
-use crate::http::response_cache::ResponseCache;
 use crate::openapi::ApiDoc;
-use crate::pagination::CursorCodec;
-use crate::ratelimit::KeyedLimiter;
-
-/// State shared by every request handler.
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub db: Db,
-    pub passwords: Arc<Passwords>,
-    pub jwt: JwtKeys,
-    pub cursors: CursorCodec,
-    pub login_by_address: KeyedLimiter,
-    pub login_by_account: KeyedLimiter,
-    pub challenges: Challenges,
-    pub comment_limiter: KeyedLimiter,
-    /// Image bytes (originals and renditions) and the locks that generate each rendition once.
-    pub media: Arc<crate::images::Media>,
-    /// Wakes this process's webhook worker (a ping or a redelivery is sent at once).
-    pub webhooks: crate::webhooks::Wakeup,
-    /// Serialized public responses, purged by every committed write of this process.
-    pub cache: Arc<ResponseCache>,
-    /// Turns for full-text searches (`MASTHEAD_SEARCH_CONCURRENCY`).
-    pub searches: Arc<tokio::sync::Semaphore>,
-}
-
-impl AppState {
-    pub fn new(settings: Arc<Settings>, db: Db) -> anyhow::Result<Self> {
-        let secret = settings.jwt_secret_bytes();
-        let cache = Arc::new(ResponseCache::new(
-            settings.response_cache_bytes,
-            settings.response_cache_ttl,
-        ));
-        let purge = cache.clone();
-        db.after_commit(Box::new(move |keys| purge.purge(keys)));
-        // Other instances' writes, as they commit (PostgreSQL); the listener ends with the cache.
-        if let crate::db::DatabaseUrl::Postgres(url) = db.url()
-            && cache.is_enabled()
-        {
-            let cache = Arc::downgrade(&cache);
-            crate::db::notify::listen(
-                url.clone(),
-                db.instance().to_owned(),
-                Box::new(move |what| {
-                    let Some(cache) = cache.upgrade() else {
-                        return false;
-                    };
-                    match what {
-                        crate::db::notify::Purge::Keys(keys) => cache.purge(&keys),
-                        crate::db::notify::Purge::Everything => cache.purge_everything(),
-                    }
-                    true
-                }),
-            );
-        }
-        Ok(AppState {
-            cache,
-            searches: Arc::new(tokio::sync::Semaphore::new(settings.search_concurrency.max(1))),
-            passwords: Arc::new(Passwords::new(settings.argon2_memory_kib)?),
-            jwt: JwtKeys::new(secret, settings.access_token_ttl),
-            cursors: CursorCodec::new(secret),
-            login_by_address: KeyedLimiter::new(settings.login_max_attempts, settings.login_window),
-            login_by_account: KeyedLimiter::new(settings.login_max_attempts, settings.login_window),
-            challenges: Challenges::new(secret, settings.comment_challenge_ttl.as_secs()),
-            comment_limiter: KeyedLimiter::new(
-                settings.comments_per_minute,
-                std::time::Duration::from_secs(60),
-            ),
-            media: Arc::new(crate::images::Media::from_settings(&settings)),
-            webhooks: crate::webhooks::Wakeup::default(),
-            db,
-            settings,
-        })
-    }
-}
+use crate::state::AppState;
 
 /// Creates the admin named by `MASTHEAD_BOOTSTRAP_ADMIN_*` when the database has no admin yet
 /// (users made by `masthead demo` do not count), and says so in the log when it does not.
@@ -139,7 +64,7 @@ pub fn bootstrap_admin(
         password: secrecy::ExposeSecret::expose_secret(&password).to_owned(),
     };
     crate::users::http::create_user(conn, passwords, input)
-        .map_err(|e| anyhow::anyhow!("bootstrap admin {email}: {}", ApiError::from(e)))?;
+        .map_err(|e| anyhow::anyhow!("bootstrap admin {email}: {e}"))?;
     tracing::info!(%email, "created the bootstrap admin");
     Ok(())
 }
@@ -147,7 +72,7 @@ pub fn bootstrap_admin(
 /// Registers every documented route. Called for the running server and for `masthead openapi`,
 /// so the spec and the routes come from the same place.
 pub fn configure_routes(cfg: &mut ServiceConfig) {
-    use crate::articles::http as articles;
+    use crate::articles::{editorial as articles_admin, public as articles};
     use crate::auth::{api_keys, http as auth};
     use crate::comments::http as comments;
     use crate::feeds::http as feeds;
@@ -183,17 +108,17 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
                 .service(api_keys::revoke_api_key)
                 .service(articles::list_articles)
                 .service(articles::get_article)
-                .service(articles::create_article)
-                .service(articles::list_admin_articles)
-                .service(articles::get_admin_article)
-                .service(articles::update_article)
-                .service(articles::delete_article)
-                .service(articles::publish_article)
-                .service(articles::unpublish_article)
-                .service(articles::schedule_article)
-                .service(articles::archive_article)
-                .service(articles::list_revisions)
-                .service(articles::restore_revision)
+                .service(articles_admin::create_article)
+                .service(articles_admin::list_admin_articles)
+                .service(articles_admin::get_admin_article)
+                .service(articles_admin::update_article)
+                .service(articles_admin::delete_article)
+                .service(articles_admin::publish_article)
+                .service(articles_admin::unpublish_article)
+                .service(articles_admin::schedule_article)
+                .service(articles_admin::archive_article)
+                .service(articles_admin::list_revisions)
+                .service(articles_admin::restore_revision)
                 .service(tags::list_tags)
                 .service(tags::get_tag)
                 .service(tags::create_tag)

@@ -11,7 +11,7 @@ use crate::auth::tokens::{hash_secret, new_api_key};
 use crate::auth::{AdminRole, Auth, Role};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::pagination::{Page, PageQuery, paginate};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::time::{naive, new_id, now, utc};
 
 /// A new API key.
@@ -201,6 +201,6 @@ pub async fn revoke_api_key(
         .db
         .write(move |conn| store::revoke_api_key(conn, &id))
         .await
-        .map_err(ApiError::naming("API key"))?;
+        .map_err(ApiError::not_found_as("API key"))?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -16,7 +16,7 @@ use crate::auth::tokens::{API_KEY_PREFIX, hash_secret};
 use crate::auth::{Principal, Role, store};
 use crate::db::StoreError;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users;
 use crate::users::store::UserRow;
 
@@ -109,8 +109,8 @@ pub async fn authenticate_requests(
 /// The caller behind an API key: the key must be live and its creator an enabled user; it acts
 /// with the lesser of its own role and the creator's role now (a key never outranks the person
 /// answerable for it). Records the use when the key is accepted.
-fn api_key_principal(conn: &mut crate::db::DbConn, hash: &str) -> Result<Principal, StoreError> {
-    let refuse = |detail: &str| StoreError::Api(Box::new(unauthorized(detail)));
+fn api_key_principal(conn: &mut crate::db::DbConn, hash: &str) -> Result<Principal, ApiError> {
+    let refuse = unauthorized;
     let key = store::find_api_key_by_hash(conn, hash)?.ok_or_else(|| refuse("Unknown API key"))?;
     if key.revoked_at.is_some() {
         return Err(refuse("This API key was revoked"));
@@ -122,7 +122,7 @@ fn api_key_principal(conn: &mut crate::db::DbConn, hash: &str) -> Result<Princip
         Some(id) => match users::store::find(conn, id) {
             Ok(user) => Some(user),
             Err(StoreError::NotFound) => None,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         },
         None => None,
     };

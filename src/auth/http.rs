@@ -9,7 +9,7 @@ use crate::auth::{Auth, ContributorRole, Role, store};
 use crate::db::StoreError;
 use crate::error::{ApiError, Problem};
 use crate::http::client_ip::client_ip;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::time::{new_id, now};
 use crate::users;
 
@@ -168,7 +168,7 @@ pub async fn refresh(
     let hash = hash_secret(body.refresh_token.trim());
     let outcome = state
         .db
-        .write(move |conn| {
+        .write(move |conn| -> Result<_, ApiError> {
             let Some(token) = store::find_refresh_token(conn, &hash)? else {
                 return Ok(Err("Unknown refresh token"));
             };
@@ -213,7 +213,7 @@ pub async fn logout(
     let hash = hash_secret(body.refresh_token.trim());
     state
         .db
-        .write(move |conn| {
+        .write(move |conn| -> Result<_, ApiError> {
             if let Some(token) = store::find_refresh_token(conn, &hash)? {
                 store::revoke_family(conn, &token.family_id)?;
             }

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Auth, EditorRole};
 use crate::comments::challenge::ChallengeError;
-use crate::comments::model::{CommentStatus, NewCommentInput, address_hash};
+use crate::comments::model::{CommentError, CommentStatus, NewCommentInput, address_hash};
 use crate::comments::store::{self, CommentRow};
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, FieldError, Problem};
@@ -15,7 +15,7 @@ use crate::events::{self, EventType, NewEvent};
 use crate::http::caching::{self, CacheInfo, Fresh};
 use crate::http::client_ip::client_ip;
 use crate::pagination::{Page, PageQuery, paginate};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::time::{naive, utc};
 
 /// A challenge for the comment form.
@@ -247,14 +247,11 @@ pub async fn post_comment(
     let expires = naive(claims.expires_at());
     let row = state
         .db
-        .write(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| {
-                store::use_challenge(conn, &claims.n, expires)?;
-                let row = store::insert(conn, &article_id, input.clone(), status, hash.clone())?;
-                events::record(conn, [comment_event(EventType::CommentCreated, row.clone())?])?;
-                Ok(row)
-            })
+        .write(move |conn| -> Result<_, CommentError> {
+            store::use_challenge(conn, &claims.n, expires)?;
+            let row = store::insert(conn, &article_id, input.clone(), status, hash.clone())?;
+            events::record(conn, [comment_event(EventType::CommentCreated, row.clone())?])?;
+            Ok(row)
         })
         .await?;
     let mut shown = public(&row);
@@ -294,7 +291,7 @@ pub async fn list_public(
     caching::cached(&req, &state.settings, &state.cache, &state.db, || async {
         let (article, roots, replies) = state
             .db
-            .run(move |conn| {
+            .run(move |conn| -> Result<_, ApiError> {
                 let Some(article) = store::public_article(conn, &slug)? else {
                     return Ok(None);
                 };
@@ -416,13 +413,13 @@ pub async fn moderate(
     let id = id.into_inner();
     let row = state
         .db
-        .write(move |conn| {
+        .write(move |conn| -> Result<_, ApiError> {
             let moderated = store::set_status(conn, std::slice::from_ref(&id), status)?;
             if moderated.matched == 0 {
-                return Err(ApiError::not_found("comment").into());
+                return Err(ApiError::not_found("comment"));
             }
             approval_events(conn, status, &moderated.changed)?;
-            store::find(conn, &id)
+            Ok(store::find(conn, &id)?)
         })
         .await?;
     Ok(web::Json(row.into()))
@@ -468,7 +465,7 @@ pub async fn bulk_moderate(
     }
     let updated = state
         .db
-        .write(move |conn| {
+        .write(move |conn| -> Result<_, ApiError> {
             let moderated = store::set_status(conn, &ids, status)?;
             approval_events(conn, status, &moderated.changed)?;
             Ok(moderated.matched)
@@ -521,6 +518,6 @@ pub async fn delete_comment(
         .db
         .write(move |conn| store::delete(conn, &id))
         .await
-        .map_err(ApiError::naming("comment"))?;
+        .map_err(ApiError::not_found_as("comment"))?;
     Ok(HttpResponse::NoContent().finish())
 }

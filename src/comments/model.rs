@@ -3,8 +3,55 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db::{Failure, StoreError};
 use crate::error::{ApiError, FieldError};
 use crate::users::model::Email;
+
+/// What storing a comment can fail with: a field the reader must fix (a used challenge, a
+/// parent elsewhere or too deep), or the database.
+#[derive(Debug, thiserror::Error)]
+pub enum CommentError {
+    #[error("{}: {}", .0.field, .0.message)]
+    Invalid(FieldError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CommentError {
+    fn invalid(field: &str, message: impl Into<String>) -> Self {
+        CommentError::Invalid(FieldError::new(field, message))
+    }
+
+    pub fn challenge_used() -> Self {
+        CommentError::invalid("challenge_token", "was already used; fetch a new challenge")
+    }
+
+    pub fn parent_elsewhere() -> Self {
+        CommentError::invalid("parent_id", "is not a comment on this article")
+    }
+
+    pub fn too_deep() -> Self {
+        CommentError::invalid(
+            "parent_id",
+            format!("replies may nest at most {MAX_DEPTH} levels deep"),
+        )
+    }
+}
+
+impl Failure for CommentError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, CommentError::Store(e) if e.is_retryable())
+    }
+}
+
+impl From<CommentError> for ApiError {
+    fn from(err: CommentError) -> Self {
+        match err {
+            CommentError::Invalid(field) => ApiError::validation(vec![field]),
+            CommentError::Store(e) => ApiError::from(e),
+        }
+    }
+}
 
 /// Longest comment body, in characters.
 pub const MAX_BODY_CHARS: usize = 5000;

@@ -3,10 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::comments::model::{CommentStatus, MAX_DEPTH, NewCommentInput};
+use crate::comments::model::{CommentError, CommentStatus, MAX_DEPTH, NewCommentInput};
 use crate::db::schema::{articles, comment_challenges_used, comments};
 use crate::db::{DbConn, StoreError};
-use crate::error::ApiError;
 use crate::time::{new_id, now};
 
 #[derive(Debug, Clone, Queryable)]
@@ -84,9 +83,15 @@ pub fn public_article(conn: &mut DbConn, slug: &str) -> Result<Option<Commentabl
     ))
 }
 
+impl From<diesel::result::Error> for CommentError {
+    fn from(err: diesel::result::Error) -> Self {
+        CommentError::Store(err.into())
+    }
+}
+
 /// Records a challenge nonce as used; a second use is refused (422) — also across instances,
 /// since the primary key lives in the shared database. Expired nonces are swept on the way.
-pub fn use_challenge(conn: &mut DbConn, nonce: &str, expires_at: NaiveDateTime) -> Result<(), StoreError> {
+pub fn use_challenge(conn: &mut DbConn, nonce: &str, expires_at: NaiveDateTime) -> Result<(), CommentError> {
     diesel::delete(comment_challenges_used::table.filter(comment_challenges_used::expires_at.lt(now())))
         .execute(conn)?;
     diesel::insert_into(comment_challenges_used::table)
@@ -96,10 +101,8 @@ pub fn use_challenge(conn: &mut DbConn, nonce: &str, expires_at: NaiveDateTime) 
         ))
         .execute(conn)
         .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => {
-                ApiError::invalid("challenge_token", "was already used; fetch a new challenge").into()
-            }
-            other => other,
+            StoreError::Conflict(_) => CommentError::challenge_used(),
+            other => CommentError::Store(other),
         })?;
     Ok(())
 }
@@ -111,20 +114,20 @@ pub fn insert(
     input: NewCommentInput,
     status: CommentStatus,
     address_hash: String,
-) -> Result<CommentRow, StoreError> {
+) -> Result<CommentRow, CommentError> {
     let (root_id, depth, parent_id) = match input.parent_id {
         None => (None, 1, None),
         Some(parent_id) => {
-            let parent: Option<CommentRow> = comments::table.find(&parent_id).first(conn).optional()?;
+            let parent: Option<CommentRow> = comments::table
+                .find(&parent_id)
+                .first(conn)
+                .optional()
+                .map_err(StoreError::from)?;
             let parent = parent
                 .filter(|p| p.article_id == article_id && !p.removed)
-                .ok_or_else(|| ApiError::invalid("parent_id", "is not a comment on this article"))?;
+                .ok_or_else(CommentError::parent_elsewhere)?;
             if parent.depth >= MAX_DEPTH {
-                return Err(ApiError::invalid(
-                    "parent_id",
-                    format!("replies may nest at most {MAX_DEPTH} levels deep"),
-                )
-                .into());
+                return Err(CommentError::too_deep());
             }
             (Some(parent.root_id), parent.depth + 1, Some(parent_id))
         }

@@ -23,8 +23,6 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::error::ApiError;
-
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -310,19 +308,21 @@ impl Db {
     }
 
     /// Runs blocking database work on actix's blocking thread pool, never on an async worker.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// The work fails with its caller's error type (`StoreError`, a domain error, `ApiError`):
+    /// anything a store error converts into.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        E: Failure,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        let result = actix_web::web::block(move || {
+        actix_web::web::block(move || {
             let mut conn = pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
             work(&mut conn)
         })
         .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?;
-        result.map_err(ApiError::from)
+        .map_err(|e| E::from(StoreError::Internal(e.to_string())))?
     }
 
     /// Runs database work that writes: one transaction holding the write lock from its start,
@@ -330,19 +330,20 @@ impl Db {
     /// error. `work` may run more than once: when the database aborts the transaction to resolve
     /// a conflict with another writer it is retried from the start, so it must not consume its
     /// inputs (clone them inside).
-    pub async fn write<T, F>(&self, mut work: F) -> Result<T, ApiError>
+    pub async fn write<T, E, F>(&self, mut work: F) -> Result<T, E>
     where
-        F: FnMut(&mut DbConn) -> Result<T, StoreError> + Send + 'static,
+        F: FnMut(&mut DbConn) -> Result<T, E> + Send + 'static,
+        E: Failure,
         T: Send + 'static,
     {
         let turn = tokio::time::timeout(WRITE_WAIT, self.writer.clone().acquire_owned())
             .await
-            .map_err(|_| ApiError::from(StoreError::Busy("waited too long to write".into())))?
-            .map_err(|e| ApiError::internal(format!("write permit: {e}")))?;
+            .map_err(|_| StoreError::Busy("waited too long to write".into()))?
+            .map_err(|e| StoreError::Internal(format!("write permit: {e}")))?;
         let pool = self.pool.clone();
         let after_commit = self.after_commit.clone();
         let instance = self.instance.clone();
-        let result = actix_web::web::block(move || {
+        actix_web::web::block(move || {
             // The permit lives as long as the work, even if the request is cancelled meanwhile.
             let _turn = turn;
             let mut conn = pool
@@ -356,8 +357,8 @@ impl Db {
                     .with(|stale| stale.borrow_mut().take())
                     .unwrap_or_default();
                 match outcome {
-                    Err(StoreError::Retry(reason)) if attempt < WRITE_ATTEMPTS => {
-                        tracing::debug!(%reason, attempt, "write aborted by the database; retrying");
+                    Err(err) if err.is_retryable() && attempt < WRITE_ATTEMPTS => {
+                        tracing::debug!(attempt, "write aborted by the database; retrying");
                         std::thread::sleep(retry_pause(attempt));
                         attempt += 1;
                     }
@@ -373,8 +374,7 @@ impl Db {
             }
         })
         .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?;
-        result.map_err(ApiError::from)
+        .map_err(|e| E::from(StoreError::Internal(e.to_string())))?
     }
 
     /// Whether the database answers a trivial query within a short time (for `/readyz`).
@@ -408,14 +408,18 @@ fn retry_pause(attempt: u32) -> Duration {
 ///
 /// On PostgreSQL the keys the work marked stale go out to the other instances with
 /// `pg_notify` in the same transaction (`db::notify`): delivered when, and only if, it commits.
-fn write_transaction<T, F>(conn: &mut DbConn, work: &mut F, instance: &str) -> Result<T, StoreError>
+fn write_transaction<T, E, F>(conn: &mut DbConn, work: &mut F, instance: &str) -> Result<T, E>
 where
-    F: FnMut(&mut DbConn) -> Result<T, StoreError>,
+    F: FnMut(&mut DbConn) -> Result<T, E>,
+    E: From<StoreError>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     match conn {
-        DbConn::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?,
-        DbConn::Postgres(inner) => AnsiTransactionManager::begin_transaction(inner)?,
+        DbConn::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
+            .map_err(StoreError::from)?,
+        DbConn::Postgres(inner) => {
+            AnsiTransactionManager::begin_transaction(inner).map_err(StoreError::from)?
+        }
     }
     let outcome = work(conn).and_then(|value| {
         if let DbConn::Postgres(pg) = conn {
@@ -423,14 +427,14 @@ where
                 .with(|stale| stale.borrow().clone())
                 .unwrap_or_default();
             if !stale.is_empty() {
-                notify::send(pg, instance, &stale)?;
+                notify::send(pg, instance, &stale).map_err(E::from)?;
             }
         }
         Ok(value)
     });
     match outcome {
         Ok(value) => {
-            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn).map_err(StoreError::from)?;
             Ok(value)
         }
         Err(err) => {
@@ -457,8 +461,14 @@ pub enum StoreError {
     /// A lock stayed taken beyond the busy timeout (SQLite busy, PostgreSQL lock timeout).
     #[error("database busy: {0}")]
     Busy(String),
-    #[error(transparent)]
-    Api(Box<ApiError>),
+    /// PostgreSQL refused text holding a NUL character. Inputs are checked for it before any
+    /// query runs; this is the last line for a value that slipped past the checks.
+    #[error("text must not contain NUL characters")]
+    NulInText,
+    /// A fault of ours around the database work (the blocking task panicked, a value did not
+    /// serialize).
+    #[error("internal: {0}")]
+    Internal(String),
     #[error("database error: {0}")]
     Query(diesel::result::Error),
 }
@@ -486,10 +496,7 @@ impl From<diesel::result::Error> for StoreError {
             // PostgreSQL text cannot hold NUL; a value that slipped past validation is the
             // client's bad input, not a server fault.
             Error::DatabaseError(_, info) if info.message().contains("invalid byte sequence") => {
-                StoreError::Api(Box::new(ApiError::invalid(
-                    "body",
-                    "text must not contain NUL characters",
-                )))
+                StoreError::NulInText
             }
             other => StoreError::Query(other),
         }
@@ -509,9 +516,23 @@ fn is_busy(message: &str) -> bool {
     BUSY.iter().any(|t| message.contains(t))
 }
 
-impl From<ApiError> for StoreError {
-    fn from(err: ApiError) -> Self {
-        StoreError::Api(Box::new(err))
+impl StoreError {
+    /// A fault of ours around the database work, with its cause for the log.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        StoreError::Internal(cause.to_string())
+    }
+}
+
+/// What database work may fail with: anything a [`StoreError`] converts into, which says
+/// whether it is the database's request to run the transaction again (`write` then retries).
+pub trait Failure: From<StoreError> + Send + 'static {
+    /// True when the database aborted the work to resolve a conflict with another writer.
+    fn is_retryable(&self) -> bool;
+}
+
+impl Failure for StoreError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Retry(_))
     }
 }
 

@@ -93,7 +93,7 @@ impl NewEvent {
         Ok(NewEvent {
             event_type,
             subject: subject.into(),
-            data: serde_json::to_value(data).map_err(crate::error::ApiError::internal)?,
+            data: serde_json::to_value(data).map_err(StoreError::internal)?,
             surrogate_keys,
         })
     }

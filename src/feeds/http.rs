@@ -10,14 +10,14 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::articles::http::{ArticleDto, build, canonical_url};
 use crate::articles::model::Block;
+use crate::articles::{ArticleDto, build, canonical_url};
 use crate::error::{ApiError, Problem};
 use crate::feeds::render::{self, FeedMeta};
 use crate::feeds::sitemap::{self, NewsEntry, Publication, SitemapEntry, UrlEntry};
 use crate::feeds::store::{self, FeedFilter, SitemapRow};
 use crate::http::caching::{self, CacheInfo, Fresh};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::time::{now, utc};
 
 const RSS: &str = "application/rss+xml; charset=utf-8";
@@ -95,20 +95,20 @@ async fn feed(
                 .db
                 .run(move |conn| crate::tags::store::find_by_slug(conn, &tag).map(drop))
                 .await
-                .map_err(ApiError::naming("tag"))?;
+                .map_err(ApiError::not_found_as("tag"))?;
         }
         if let Some(author) = filter.author.clone() {
             state
                 .db
                 .run(move |conn| crate::users::store::find(conn, &author).map(drop))
                 .await
-                .map_err(ApiError::naming("author"))?;
+                .map_err(ApiError::not_found_as("author"))?;
         }
         let settings = state.settings.clone();
         let f = filter.clone();
         let (articles, site, site_changed) = state
             .db
-            .run(move |conn| {
+            .run(move |conn| -> Result<_, ApiError> {
                 let rows = store::latest(conn, &f, now(), settings.feed_size.into())?;
                 let articles = build(conn, &settings, rows)?;
                 let (site, changed) = crate::site::read(conn, &settings)?;
@@ -362,7 +362,7 @@ pub async fn sitemap_news(state: web::Data<AppState>, req: HttpRequest) -> Resul
         let settings = state.settings.clone();
         let (rows, site, site_changed) = state
             .db
-            .run(move |conn| {
+            .run(move |conn| -> Result<_, ApiError> {
                 let at = now();
                 let from = at - Duration::hours(NEWS_WINDOW_HOURS);
                 let rows =

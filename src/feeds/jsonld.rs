@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::articles::http::ArticleDto;
+use crate::articles::ArticleDto;
 use crate::articles::model::Block;
 use crate::site::Site;
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::articles::http::ArticleDto;
+use crate::articles::ArticleDto;
 use crate::error::ApiError;
 
 /// What a feed says about itself.

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::http::conditional;
 use crate::http::response_cache::{CachedResponse, ResponseCache};
 use crate::time::now;
 
@@ -50,31 +51,6 @@ impl CacheInfo {
 /// The strong ETag of a body.
 pub fn etag_of(body: &[u8]) -> String {
     format!("\"{}\"", &hex::encode(Sha256::digest(body))[..32])
-}
-
-fn if_none_match_hits(req: &HttpRequest, etag: &str) -> Option<bool> {
-    let value = req.headers().get(header::IF_NONE_MATCH)?.to_str().ok()?;
-    Some(
-        value
-            .split(',')
-            .map(str::trim)
-            .any(|tag| tag == "*" || tag == etag || tag.strip_prefix("W/") == Some(etag)),
-    )
-}
-
-fn not_modified_since(req: &HttpRequest, last_modified: Option<DateTime<Utc>>) -> bool {
-    let (Some(lm), Some(value)) = (
-        last_modified,
-        req.headers()
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok()),
-    ) else {
-        return false;
-    };
-    match DateTime::parse_from_rfc2822(value.trim().replace("GMT", "+0000").as_str()) {
-        Ok(since) => lm.timestamp() <= since.timestamp(),
-        Err(_) => false,
-    }
 }
 
 /// What a public handler computed on a miss: a response to cache, or one that is not cached
@@ -192,10 +168,7 @@ fn entry_of(
 /// `If-Modified-Since` (RFC 9110 §13.2.2).
 fn answer(req: &HttpRequest, entry: &CachedResponse) -> HttpResponse {
     let etag = entry.etag.to_str().unwrap_or_default();
-    let not_modified = match if_none_match_hits(req, etag) {
-        Some(hit) => hit,
-        None => not_modified_since(req, entry.last_modified.as_ref().map(|(lm, _)| *lm)),
-    };
+    let not_modified = conditional::not_modified(req, etag, entry.last_modified.as_ref().map(|(lm, _)| *lm));
     let mut res = if not_modified {
         HttpResponse::NotModified()
     } else {

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, Problem};
 use crate::http::middleware::Metrics;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Health status.
 #[derive(Serialize, ToSchema)]

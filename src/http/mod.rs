@@ -4,6 +4,7 @@
 
 pub mod caching;
 pub mod client_ip;
+pub mod conditional;
 pub mod fallback;
 pub mod health;
 pub mod middleware;

@@ -16,7 +16,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse, web};
 
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// 414 for an over-long URI, 400 for NUL in the path or query; otherwise the app answers.
 pub async fn refuse_bad_uris(

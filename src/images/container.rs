@@ -12,8 +12,18 @@
 
 use std::io::Read;
 
-use crate::images::embedded::Raw;
-use crate::images::process::{ImageKind, ImageProblem};
+use crate::images::kind::{ImageKind, ImageProblem};
+
+/// The raw metadata blocks the container walk found.
+#[derive(Debug, Default, Clone)]
+pub struct Raw {
+    /// The first XMP packet.
+    pub xmp: Option<Vec<u8>>,
+    /// The Photoshop image resources of JPEG `APP13` segments (after `Photoshop 3.0\0`).
+    pub photoshop: Option<Vec<u8>>,
+    /// What the walk could not read.
+    pub notes: Vec<String>,
+}
 
 /// Bounds on what an upload may carry besides its pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageBuffer, ImageDecoder, ImageReader, Limits};
 
-use crate::images::process::{ImageKind, ImageProblem};
+use crate::images::kind::{ImageKind, ImageProblem};
 
 const MIB: u64 = 1024 * 1024;
 /// Decoder state, row buffers, the zlib window and the like.

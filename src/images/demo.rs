@@ -8,7 +8,6 @@ use image::{DynamicImage, Rgb, RgbImage};
 use sha2::{Digest, Sha256};
 
 use crate::db::{DbConn, StoreError};
-use crate::error::ApiError;
 use crate::images::http::save_new_image;
 use crate::images::process::{self, OutputFormat};
 use crate::images::storage::{MediaStore, StorageKey};
@@ -211,31 +210,31 @@ pub fn load_demo_images(
     let mut ids = Vec::with_capacity(DEMO.len());
     for demo in &DEMO {
         let picture = DynamicImage::ImageRgb8((demo.draw)());
-        let encoded = process::encode(&picture, demo.format).map_err(ApiError::internal)?;
+        let encoded = process::encode(&picture, demo.format).map_err(StoreError::internal)?;
         let kind =
-            process::ImageKind::sniff(&encoded).ok_or_else(|| ApiError::internal("demo image kind"))?;
+            process::ImageKind::sniff(&encoded).ok_or_else(|| StoreError::internal("demo image kind"))?;
         let file = container::with_xmp(&encoded, kind, &embedded::xmp_packet(demo.embedded))
-            .ok_or_else(|| ApiError::internal("demo image metadata"))?;
+            .ok_or_else(|| StoreError::internal("demo image metadata"))?;
         // Generated here, with a small packet: the container limits are a formality.
         let limits = crate::images::container::AncillaryLimits {
             max_metadata_bytes: 1024 * 1024,
             max_icc_bytes: 1024 * 1024,
             max_chunks: 1000,
         };
-        let checked = process::check_upload(&file, max_pixels, limits).map_err(ApiError::internal)?;
+        let checked = process::check_upload(&file, max_pixels, limits).map_err(StoreError::internal)?;
         let read = |field: &str| checked.embedded.value(field).map(str::to_owned);
         let kind = checked.kind;
         let sha256 = hex::encode(Sha256::digest(&checked.stored));
         let id = crate::time::new_id();
         let key_raw = format!("originals/{id}.{}", kind.extension());
-        let key = StorageKey::parse(&key_raw).ok_or_else(|| ApiError::internal("bad storage key"))?;
+        let key = StorageKey::parse(&key_raw).ok_or_else(|| StoreError::internal("bad storage key"))?;
         let now = crate::time::now();
         let new = NewImage {
             id,
             content_type: kind.content_type().to_owned(),
-            width: i32::try_from(checked.width).map_err(ApiError::internal)?,
-            height: i32::try_from(checked.height).map_err(ApiError::internal)?,
-            bytes: i64::try_from(checked.stored.len()).map_err(ApiError::internal)?,
+            width: i32::try_from(checked.width).map_err(StoreError::internal)?,
+            height: i32::try_from(checked.height).map_err(StoreError::internal)?,
+            bytes: i64::try_from(checked.stored.len()).map_err(StoreError::internal)?,
             sha256,
             storage_key: key_raw,
             caption: read("caption"),

@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 
 use crate::config::Settings;
 use crate::images::embedded::Embedded;
-use crate::images::rights::is_withdrawn;
 use crate::images::store::ImageRow;
 
 /// Where the image should stay in view when a rendition is cropped (0–1 from the left/top).
@@ -157,7 +156,7 @@ pub fn to_public(row: &ImageRow, settings: &Settings) -> ImageDto {
         digital_source_type: row.digital_source_type.clone(),
         taken_at: row.taken_at.map(crate::time::utc),
         rights_expire_at: row.rights_expire_at.map(crate::time::utc),
-        withdrawn: is_withdrawn(row, crate::time::now()),
+        withdrawn: row.is_withdrawn(crate::time::now()),
         focal_point: FocalPoint {
             x: row.focal_x,
             y: row.focal_y,
@@ -171,4 +170,11 @@ pub fn to_public(row: &ImageRow, settings: &Settings) -> ImageDto {
         updated_at: crate::time::utc(row.updated_at),
         embedded: None,
     }
+}
+
+/// Image ids are UUIDs; anything else (including path tricks) names no image (404).
+pub fn parse_id(raw: &str) -> Result<String, crate::error::ApiError> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| crate::error::ApiError::not_found("image"))
 }

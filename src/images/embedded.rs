@@ -21,18 +21,8 @@ use quick_xml::name::ResolveResult;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::images::container::Raw;
 use crate::images::meta;
-
-/// The raw metadata blocks the container walk found.
-#[derive(Debug, Default, Clone)]
-pub struct Raw {
-    /// The first XMP packet.
-    pub xmp: Option<Vec<u8>>,
-    /// The Photoshop image resources of JPEG `APP13` segments (after `Photoshop 3.0\0`).
-    pub photoshop: Option<Vec<u8>>,
-    /// What the walk could not read.
-    pub notes: Vec<String>,
-}
 
 /// One value read from the file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -340,7 +330,7 @@ xmlns:Iptc4xmpExt=\"http://iptc.org/std/Iptc4xmpExt/2008-02-29/\">{body}</rdf:De
 /// downloads still says whose it is and on what terms; location and everything else stay out.
 /// JPEG, PNG and WebP (a GIF original is left as it is). Deterministic in the upload, so
 /// identical uploads still share one image.
-pub fn keep_rights(stored: Vec<u8>, kind: crate::images::process::ImageKind, read: &Embedded) -> Vec<u8> {
+pub fn keep_rights(stored: Vec<u8>, kind: crate::images::kind::ImageKind, read: &Embedded) -> Vec<u8> {
     let fields: Vec<(&str, &str)> = ["creator", "credit", "source", "copyright", "usage_terms"]
         .into_iter()
         .filter_map(|f| read.value(f).map(|v| (f, v)))

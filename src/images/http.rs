@@ -1,7 +1,8 @@
 //! The images JSON API: admin upload, edit, delete and search (`/api/v1/admin/images`), public
 //! metadata (`/api/v1/images/{id}`, 410 once withdrawn), and the public DTO other modules
 //! embed. The upload form is parsed in `form`, the field rules are in `meta`, what the file
-//! carries is read in `embedded`, the usage list is in `usage`.
+//! carries is read in `embedded`, the usage list is in `usage`. A little over 600 lines: the
+//! handlers of one resource with their OpenAPI annotations, which are most of it.
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
@@ -21,10 +22,10 @@ use crate::images::process::{self, ImageProblem};
 use crate::images::storage::StorageKey;
 use crate::images::store::{self, ImageChanges, ImageRow, NewImage};
 use crate::pagination::{Page, PageQuery, paginate};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub use crate::images::dto::{FocalPoint, ImageDto, RenditionUrl, Renditions, to_admin, to_public};
-use crate::images::rights::{is_withdrawn, max_age_until_withdrawn, withdrawn_problem};
+use crate::images::rights::{max_age_until_withdrawn, withdrawn_problem};
 
 // --- request DTOs -------------------------------------------------------------------------
 
@@ -155,12 +156,7 @@ fn image_problem(problem: ImageProblem) -> ApiError {
 
 const NOT_FOUND: &str = "image";
 
-/// Ids are UUIDs; anything else (including path tricks) names no image.
-pub fn parse_id(raw: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| ApiError::not_found(NOT_FOUND))
-}
+use crate::images::dto::parse_id;
 
 // --- admin handlers -----------------------------------------------------------------------
 
@@ -328,7 +324,7 @@ pub fn save_new_image(
     }
     store
         .put(key, stored)
-        .map_err(|e| ApiError::internal(format!("media store: {e}")))?;
+        .map_err(|e| StoreError::internal(format!("media store: {e}")))?;
     match store::insert(conn, &new) {
         Ok(row) => Ok((row, true)),
         Err(StoreError::Conflict(_)) => {
@@ -427,7 +423,7 @@ pub async fn admin_get_image(
         .db
         .run(move |conn| store::find(conn, &id))
         .await
-        .map_err(ApiError::naming(NOT_FOUND))?;
+        .map_err(ApiError::not_found_as(NOT_FOUND))?;
     Ok(web::Json(to_admin(&row, &state.settings)))
 }
 
@@ -519,7 +515,7 @@ pub async fn update_image(
             Ok(image)
         })
         .await
-        .map_err(ApiError::naming(NOT_FOUND))?;
+        .map_err(ApiError::not_found_as(NOT_FOUND))?;
     Ok(web::Json(image))
 }
 
@@ -544,16 +540,21 @@ pub async fn delete_image(
     let id = parse_id(&id)?;
     let row = state
         .db
-        .write(move |conn| {
-            let row = store::delete(conn, &id)?;
+        .write(move |conn| -> Result<_, ApiError> {
+            let row = store::delete(conn, &id)
+                .map_err(ApiError::not_found_as(NOT_FOUND))?
+                .ok_or_else(|| {
+                    ApiError::Conflict(
+                        "The image is used by a published article; remove it there first".into(),
+                    )
+                })?;
             let data = serde_json::json!({"id": row.id});
             let keys = vec![format!("image:{}", row.id)];
             let event = NewEvent::new(EventType::ImageDeleted, format!("image:{}", row.id), &data, keys)?;
             events::record(conn, [event])?;
             Ok(row)
         })
-        .await
-        .map_err(ApiError::naming(NOT_FOUND))?;
+        .await?;
     // The row is gone, so the files are unreachable even if removing them fails; log and go on.
     let media = state.media.clone();
     let removed = web::block(move || {
@@ -604,9 +605,9 @@ pub async fn get_image(
         .db
         .run(move |conn| store::find(conn, &id))
         .await
-        .map_err(ApiError::naming(NOT_FOUND))?;
+        .map_err(ApiError::not_found_as(NOT_FOUND))?;
     let now = crate::time::now();
-    if is_withdrawn(&row, now) {
+    if row.is_withdrawn(now) {
         return Err(withdrawn_problem());
     }
     let etag = format!("\"{}-{}\"", row.id, row.updated_at.and_utc().timestamp_micros());
@@ -616,7 +617,7 @@ pub async fn get_image(
         max_age_until_withdrawn(&row, u64::from(state.settings.cache_max_age), now),
         state.settings.cache_stale_while_revalidate
     );
-    let unchanged = crate::images::media::not_modified(&req, &etag, Some(last_modified));
+    let unchanged = crate::http::conditional::not_modified(&req, &etag, Some(last_modified));
     let mut res = if unchanged {
         HttpResponse::NotModified()
     } else {

@@ -2,7 +2,6 @@
 //! and renditions, generated once per image, size, fit and format, stored through the
 //! `MediaStore`, and served immutable.
 
-use std::str::FromStr;
 use std::time::SystemTime;
 
 use actix_web::http::StatusCode;
@@ -14,12 +13,13 @@ use utoipa::IntoParams;
 
 use crate::config::Settings;
 use crate::error::{ApiError, Problem};
+use crate::http::conditional::{RangeRequest, not_modified};
 use crate::images::decode;
-use crate::images::http::parse_id;
+use crate::images::dto::parse_id;
 use crate::images::process::{self, Fit, ImageKind, OutputFormat, RenditionSpec};
 use crate::images::storage::StorageKey;
 use crate::images::store::{self, ImageRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Image bytes in a response (documentation only).
 #[derive(utoipa::ToSchema)]
@@ -34,32 +34,6 @@ pub fn http_date(t: DateTime<Utc>) -> String {
     HttpDate::from(SystemTime::from(t)).to_string()
 }
 
-/// Whether the request's validators match: `If-None-Match` (strong comparison, `*`, lists)
-/// wins over `If-Modified-Since`, as RFC 9110 says.
-pub fn not_modified(req: &HttpRequest, etag: &str, last_modified: Option<DateTime<Utc>>) -> bool {
-    if let Some(inm) = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        return inm
-            .split(',')
-            .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == "*" || t == etag);
-    }
-    let (Some(lm), Some(ims)) = (
-        last_modified,
-        req.headers()
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| HttpDate::from_str(v).ok()),
-    ) else {
-        return false;
-    };
-    let ims: SystemTime = ims.into();
-    DateTime::<Utc>::from(ims).timestamp() >= lm.timestamp()
-}
-
 /// The image row of a media request; 404 if there is none, 410 once it is withdrawn.
 async fn find_row(state: &AppState, raw_id: &str) -> Result<ImageRow, ApiError> {
     let id = parse_id(raw_id)?;
@@ -67,8 +41,8 @@ async fn find_row(state: &AppState, raw_id: &str) -> Result<ImageRow, ApiError> 
         .db
         .run(move |conn| store::find(conn, &id))
         .await
-        .map_err(ApiError::naming("image"))?;
-    if crate::images::rights::is_withdrawn(&row, crate::time::now()) {
+        .map_err(ApiError::not_found_as("image"))?;
+    if row.is_withdrawn(crate::time::now()) {
         return Err(crate::images::rights::withdrawn_problem());
     }
     Ok(row)
@@ -85,36 +59,6 @@ fn cache_control(row: &ImageRow) -> String {
             crate::images::rights::max_age_until_withdrawn(row, YEAR, crate::time::now())
         ),
     }
-}
-
-/// A single `bytes=a-b` / `bytes=a-` / `bytes=-n` range within `len`; `Err` if unsatisfiable.
-/// Multiple ranges are answered with the whole body (allowed by RFC 9110).
-fn parse_range(value: &str, len: usize) -> Option<Result<(usize, usize), ()>> {
-    let spec = value.trim().strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None;
-    }
-    let (start, end) = spec.split_once('-')?;
-    let (start, end) = (start.trim(), end.trim());
-    let range = if start.is_empty() {
-        let n: usize = end.parse().ok()?;
-        if n == 0 || len == 0 {
-            return Some(Err(()));
-        }
-        (len.saturating_sub(n), len - 1)
-    } else {
-        let s: usize = start.parse().ok()?;
-        let e: usize = if end.is_empty() {
-            len.saturating_sub(1)
-        } else {
-            end.parse::<usize>().ok()?.min(len.saturating_sub(1))
-        };
-        if s >= len || e < s {
-            return Some(Err(()));
-        }
-        (s, e)
-    };
-    Some(Ok(range))
 }
 
 /// The original as stored (public).
@@ -165,41 +109,16 @@ pub async fn original(
         .map_err(|e| ApiError::internal(format!("media store: {e}")))?
         .ok_or_else(|| ApiError::not_found("image"))?;
     res.content_type(row.content_type.as_str());
-    let range = req
-        .headers()
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        // If-Range with another validator: send the whole, current file.
-        .filter(|_| {
-            req.headers()
-                .get(header::IF_RANGE)
-                .and_then(|v| v.to_str().ok())
-                .is_none_or(|v| v == etag)
-        })
-        .and_then(|v| parse_range(v, bytes.len()));
-    match range {
-        None => Ok(res.body(bytes)),
-        Some(Ok((start, end))) => Ok(res
+    match RangeRequest::of(&req, &etag, bytes.len()) {
+        RangeRequest::Whole => Ok(res.body(bytes)),
+        RangeRequest::Part { start, end } => Ok(res
             .status(StatusCode::PARTIAL_CONTENT)
             .insert_header((
                 header::CONTENT_RANGE,
                 format!("bytes {start}-{end}/{}", bytes.len()),
             ))
             .body(bytes[start..=end].to_vec())),
-        Some(Err(())) => {
-            let mut unsatisfiable = ApiError::BadRequest(format!(
-                "The range is outside the {} bytes of the file",
-                bytes.len()
-            ))
-            .problem();
-            unsatisfiable.status = 416;
-            unsatisfiable.title = "Range Not Satisfiable".into();
-            unsatisfiable.problem_type = "/problems/range-not-satisfiable".into();
-            Ok(HttpResponse::RangeNotSatisfiable()
-                .content_type(crate::error::PROBLEM_JSON)
-                .insert_header((header::CONTENT_RANGE, format!("bytes */{}", bytes.len())))
-                .json(unsatisfiable))
-        }
+        RangeRequest::Unsatisfiable => Err(ApiError::RangeNotSatisfiable { len: bytes.len() }),
     }
 }
 
@@ -454,26 +373,4 @@ pub async fn rendition(
             if generated { "generated" } else { "stored" },
         ))
         .body(bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_range;
-
-    #[test]
-    fn byte_ranges_are_parsed_within_the_length() {
-        assert_eq!(parse_range("bytes=0-9", 100), Some(Ok((0, 9))));
-        assert_eq!(parse_range("bytes=90-", 100), Some(Ok((90, 99))));
-        assert_eq!(parse_range("bytes=-10", 100), Some(Ok((90, 99))));
-        assert_eq!(parse_range("bytes=50-500", 100), Some(Ok((50, 99))));
-        assert_eq!(parse_range("bytes=100-", 100), Some(Err(())));
-        assert_eq!(parse_range("bytes=9-3", 100), Some(Err(())));
-        assert_eq!(
-            parse_range("bytes=0-1,5-6", 100),
-            None,
-            "multiple ranges: whole body"
-        );
-        assert_eq!(parse_range("items=0-1", 100), None);
-        assert_eq!(parse_range("bytes=a-b", 100), None);
-    }
 }

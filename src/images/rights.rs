@@ -3,7 +3,7 @@
 //! it. What does have to run is the news of it: [`record_due_withdrawals`] records one
 //! `image.updated` event (surrogate key `image:<id>`) per expiry, for webhooks and CDN purges of
 //! the pages that embed the image. The scheduler of issue 13 calls it inside `Db::write`. Also
-//! the rules every public read applies: [`is_withdrawn`], its 410, and cache lifetimes that end
+//! the rules every public read applies (with `ImageRow::is_withdrawn`): its 410, and cache lifetimes that end
 //! at the expiry.
 
 use chrono::NaiveDateTime;
@@ -40,11 +40,6 @@ pub fn record_due_withdrawals(
         recorded += 1;
     }
     Ok(recorded)
-}
-
-/// Whether the image's rights have expired at `at` (it is then withdrawn from public reads).
-pub fn is_withdrawn(row: &ImageRow, at: NaiveDateTime) -> bool {
-    row.rights_expire_at.is_some_and(|end| end <= at)
 }
 
 /// The 410 of a withdrawn image (its rights expired), for its metadata and its files.

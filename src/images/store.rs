@@ -45,6 +45,13 @@ pub struct ImageRow {
     pub withdrawal_recorded_at: Option<NaiveDateTime>,
 }
 
+impl ImageRow {
+    /// Whether the image's rights have expired at `at` (it is then withdrawn from public reads).
+    pub fn is_withdrawn(&self, at: NaiveDateTime) -> bool {
+        self.rights_expire_at.is_some_and(|end| end <= at)
+    }
+}
+
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = images)]
 pub struct NewImage {
@@ -346,16 +353,15 @@ pub fn image_in_use(conn: &mut DbConn, id: &str) -> Result<bool, StoreError> {
     Ok(users > 0)
 }
 
-/// Deletes the row (after the in-use check) and returns it, so the caller can remove the files.
-pub fn delete(conn: &mut DbConn, id: &str) -> Result<ImageRow, StoreError> {
+/// Deletes the row unless a published article uses the image: `Ok(Some(row))` once gone (so
+/// the caller can remove the files), `Ok(None)` when it is in use and was kept.
+pub fn delete(conn: &mut DbConn, id: &str) -> Result<Option<ImageRow>, StoreError> {
     conn.transaction(|conn| {
         let row = find(conn, id)?;
         if image_in_use(conn, id)? {
-            return Err(StoreError::Api(Box::new(crate::error::ApiError::Conflict(
-                "The image is used by a published article; remove it there first".into(),
-            ))));
+            return Ok(None);
         }
         diesel::delete(images::table.find(id)).execute(conn)?;
-        Ok(row)
+        Ok(Some(row))
     })
 }

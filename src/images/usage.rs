@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 
 use crate::auth::{Auth, ContributorRole};
 use crate::error::{ApiError, Problem};
-use crate::images::http::parse_id;
+use crate::images::dto::parse_id;
 use crate::images::store;
 use crate::pagination::{Page, PageQuery, paginate};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// An article that uses an image.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -60,7 +60,7 @@ pub async fn image_usage(
             Ok((id, rows))
         })
         .await
-        .map_err(ApiError::naming("image"))?;
+        .map_err(ApiError::not_found_as("image"))?;
     let (id, rows) = rows;
     let at = crate::time::now();
     Ok(web::Json(paginate(

@@ -62,7 +62,7 @@ pub fn fire_due_in(conn: &mut DbConn, settings: &Settings, only: Option<&str>) -
         if store::last_transition(conn, &subject)?.as_deref() == Some(EventType::ArticlePublished.as_str()) {
             continue;
         }
-        let caused = crate::articles::http::scheduled_publish_events(conn, settings, row)?;
+        let caused = crate::articles::changes::scheduled_publish_events(conn, settings, row)?;
         events::record(conn, caused)?;
         tracing::info!(article = %id, "scheduled article published");
         fired += 1;

@@ -13,7 +13,7 @@ use crate::error::{ApiError, Problem};
 use crate::events::{self, EventType, NewEvent};
 use crate::http::caching::{self, CacheInfo, Fresh};
 use crate::pagination::{Page, PageQuery, paginate};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tags::store::{self, TagChanges, TagRow};
 use crate::time::{new_id, now, utc};
 
@@ -172,7 +172,7 @@ pub async fn get_tag(
                 with_counts(conn, vec![row])
             })
             .await
-            .map_err(ApiError::naming("tag"))?;
+            .map_err(ApiError::not_found_as("tag"))?;
         let tag = tags.pop().ok_or_else(|| ApiError::not_found("tag"))?;
         // `tags` too: deleting an article changes counts without naming its tags.
         let info =
@@ -296,7 +296,7 @@ pub async fn update_tag(
             Ok(tags)
         })
         .await
-        .map_err(ApiError::naming("tag"))?
+        .map_err(ApiError::not_found_as("tag"))?
         .pop()
         .ok_or_else(|| ApiError::internal("tag vanished"))?;
     Ok(web::Json(tag))
@@ -339,6 +339,6 @@ pub async fn delete_tag(
             )
         })
         .await
-        .map_err(ApiError::naming("tag"))?;
+        .map_err(ApiError::not_found_as("tag"))?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,7 +9,7 @@ use crate::auth::password::Passwords;
 use crate::auth::{AdminRole, Auth, Role};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::pagination::{Page, PageQuery, paginate};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users::model::{Email, Validator, display_name};
 use crate::users::store::{self, UserChanges, UserRow};
 
@@ -91,9 +91,9 @@ pub fn create_user(
     conn: &mut crate::db::DbConn,
     passwords: &Passwords,
     input: CreateUser,
-) -> Result<UserRow, crate::db::StoreError> {
+) -> Result<UserRow, ApiError> {
     let user = new_user(passwords, input)?;
-    store::insert(conn, &user)
+    Ok(store::insert(conn, &user)?)
 }
 
 /// Validates a new user and hashes the password (slow on purpose: done before any database
@@ -216,7 +216,7 @@ pub async fn get_user(
         .db
         .run(move |conn| store::find(conn, &id))
         .await
-        .map_err(ApiError::naming(NOT_FOUND))?;
+        .map_err(ApiError::not_found_as(NOT_FOUND))?;
     Ok(web::Json(row.into()))
 }
 
@@ -306,7 +306,7 @@ pub async fn update_user(
             store::update(conn, &id, changes.clone())
         })
         .await
-        .map_err(ApiError::naming(NOT_FOUND))?;
+        .map_err(ApiError::not_found_as(NOT_FOUND))?;
     Ok(web::Json(row.into()))
 }
 
@@ -338,6 +338,6 @@ pub async fn delete_user(
             store::delete(conn, &id)
         })
         .await
-        .map_err(ApiError::naming(NOT_FOUND))?;
+        .map_err(ApiError::not_found_as(NOT_FOUND))?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,7 +13,7 @@ use crate::config::{Environment, Settings};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::events::{self, EventType, NewEvent};
 use crate::pagination::{Page, PageQuery, paginate};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::time::{new_id, now, utc};
 use crate::webhooks::model::{self, EventFilter};
 use crate::webhooks::store::{self, AttemptRow, DeliveryRow, WebhookChanges, WebhookRow};
@@ -375,7 +375,7 @@ pub async fn get_webhook(
         .db
         .run(move |conn| store::find(conn, &id))
         .await
-        .map_err(ApiError::naming("webhook"))?;
+        .map_err(ApiError::not_found_as("webhook"))?;
     Ok(web::Json(row.into()))
 }
 
@@ -422,7 +422,7 @@ pub async fn update_webhook(
         .db
         .write(move |conn| store::update(conn, &id, &changes))
         .await
-        .map_err(ApiError::naming("webhook"))?;
+        .map_err(ApiError::not_found_as("webhook"))?;
     state.webhooks.wake();
     Ok(web::Json(row.into()))
 }
@@ -445,7 +445,7 @@ pub async fn delete_webhook(
         .db
         .write(move |conn| store::delete(conn, &id))
         .await
-        .map_err(ApiError::naming("webhook"))?;
+        .map_err(ApiError::not_found_as("webhook"))?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -485,7 +485,7 @@ pub async fn ping_webhook(
             store::insert_delivery(conn, &DeliveryRow::pending(&hook.id, &event, now()))
         })
         .await
-        .map_err(ApiError::naming("webhook"))?;
+        .map_err(ApiError::not_found_as("webhook"))?;
     state.webhooks.wake();
     Ok(HttpResponse::Accepted().json(Delivery::from(delivery)))
 }
@@ -517,7 +517,7 @@ pub async fn list_deliveries(
             store::deliveries(conn, &id, page.after.clone(), limit)
         })
         .await
-        .map_err(ApiError::naming("webhook"))?;
+        .map_err(ApiError::not_found_as("webhook"))?;
     Ok(web::Json(paginate(
         rows,
         limit,
@@ -552,7 +552,7 @@ pub async fn get_delivery(
             Ok((delivery, attempts))
         })
         .await
-        .map_err(ApiError::naming("delivery"))?;
+        .map_err(ApiError::not_found_as("delivery"))?;
     Ok(web::Json(DeliveryWithAttempts {
         delivery: delivery.into(),
         attempt_log: attempts.into_iter().map(Attempt::from).collect(),
@@ -585,7 +585,7 @@ pub async fn redeliver(
             store::insert_delivery(conn, &DeliveryRow::pending(&id, &event, now()))
         })
         .await
-        .map_err(ApiError::naming("delivery"))?;
+        .map_err(ApiError::not_found_as("delivery"))?;
     state.webhooks.wake();
     Ok(HttpResponse::Accepted().json(Delivery::from(delivery)))
 }

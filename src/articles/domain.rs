@@ -1,0 +1,398 @@
+//! The article lifecycle as plain rules: the aggregate's content (`Snapshot`, `Hero`, `Seo`),
+//! who may change or publish an article, what each transition (publish, schedule, unpublish,
+//! archive, restore) does to the working copy, and `ArticleError`, what they fail with. No SQL
+//! and no HTTP here: the store loads and persists what these rules decide inside one
+//! transaction, and handlers map `ArticleError` to a problem at the edge.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::articles::model::{Block, Status};
+use crate::auth::{Principal, Role};
+use crate::db::{Failure, StoreError};
+use crate::error::FieldError;
+use crate::http::conditional::IfMatch;
+
+/// Everything an article operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ArticleError {
+    #[error("article was not found")]
+    NotFound,
+    #[error("revision was not found")]
+    RevisionNotFound,
+    #[error("another article has this slug")]
+    SlugTaken,
+    /// The client's `If-Match` names another version, or the article changed while saving.
+    #[error("{0}")]
+    Stale(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    /// Field-level problems, each named by its path (`body[3].level`).
+    #[error("{} fields are invalid", .0.len())]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl ArticleError {
+    pub fn invalid(field: &str, message: &str) -> Self {
+        ArticleError::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<StoreError> for ArticleError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ArticleError::NotFound,
+            other => ArticleError::Store(other),
+        }
+    }
+}
+
+impl Failure for ArticleError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, ArticleError::Store(e) if e.is_retryable())
+    }
+}
+
+/// The hero image of an article.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hero {
+    pub image_id: String,
+    #[serde(default)]
+    pub caption: Option<String>,
+}
+
+/// SEO fields; None means "derive a default".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Seo {
+    pub meta_title: Option<String>,
+    pub meta_description: Option<String>,
+    pub og_image: Option<String>,
+    pub canonical_url: Option<String>,
+}
+
+/// Everything an editor can change, as a whole: the working copy of a save and the content of
+/// a revision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub slug: String,
+    pub headline: String,
+    pub standfirst: String,
+    pub dateline: Option<String>,
+    /// Absent from revisions saved before kickers existed.
+    #[serde(default)]
+    pub kicker: Option<String>,
+    pub body: Vec<Block>,
+    pub hero: Option<Hero>,
+    pub status: Status,
+    pub publish_at: Option<NaiveDateTime>,
+    pub published_at: Option<NaiveDateTime>,
+    pub comments_enabled: bool,
+    pub seo: Seo,
+    /// User ids, in byline order.
+    pub authors: Vec<String>,
+    /// Tag ids, in order.
+    pub tags: Vec<String>,
+}
+
+impl Snapshot {
+    /// A new, empty draft by `authors`.
+    pub fn draft(authors: Vec<String>) -> Snapshot {
+        Snapshot {
+            slug: String::new(),
+            headline: String::new(),
+            standfirst: String::new(),
+            dateline: None,
+            kicker: None,
+            body: Vec::new(),
+            hero: None,
+            status: Status::Draft,
+            publish_at: None,
+            published_at: None,
+            comments_enabled: true,
+            seo: Seo::default(),
+            authors,
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// What a save needs to know of the article as stored before it: its version tag, its status
+/// as readers see it now, and who owns it.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub etag: String,
+    pub status: Status,
+    pub created_by: Option<String>,
+    /// User ids of its authors.
+    pub authors: Vec<String>,
+}
+
+impl Current {
+    /// Whether `user` wrote or created the article.
+    pub fn is_owned_by(&self, user: Option<&str>) -> bool {
+        user.is_some_and(|u| self.created_by.as_deref() == Some(u) || self.authors.iter().any(|a| a == u))
+    }
+
+    /// The client's `If-Match`, when sent, must name this version (strong comparison).
+    pub fn check(&self, if_match: Option<&IfMatch>) -> Result<(), ArticleError> {
+        match if_match {
+            Some(tag) if !tag.holds_for(&self.etag) => Err(ArticleError::Stale(
+                "The article changed since you loaded it (If-Match does not match its ETag); reload and retry",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Who may edit (and delete): editors any article; others their own; contributors only while
+/// it is a draft.
+pub fn may_edit(principal: &Principal, current: &Current) -> Result<(), ArticleError> {
+    if principal.has(Role::Editor) {
+        return Ok(());
+    }
+    if !current.is_owned_by(principal.user_id.as_deref()) {
+        return Err(ArticleError::Forbidden(
+            "You may only change your own articles".into(),
+        ));
+    }
+    if principal.role == Role::Contributor && current.status != Status::Draft {
+        return Err(ArticleError::Forbidden(
+            "Contributors may only change their own drafts".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Who may publish, schedule, unpublish, archive: authors their own, editors any.
+pub fn may_publish(principal: &Principal, current: &Current) -> Result<(), ArticleError> {
+    if !principal.has(Role::Author) {
+        return Err(ArticleError::Forbidden(format!(
+            "This needs the author role or higher; you are {}",
+            principal.role.as_str()
+        )));
+    }
+    if principal.has(Role::Editor) || current.is_owned_by(principal.user_id.as_deref()) {
+        Ok(())
+    } else {
+        Err(ArticleError::Forbidden(
+            "Authors may only publish their own articles".into(),
+        ))
+    }
+}
+
+fn require_body(s: &Snapshot) -> Result<(), ArticleError> {
+    if s.body.is_empty() {
+        Err(ArticleError::invalid(
+            "body",
+            "an article needs a body before it can be published",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Publish now. A republished article keeps its first publication time; one taken down and
+/// published again gets a new one. An empty body is invalid.
+pub fn publish(s: &mut Snapshot, current: &Current, at: NaiveDateTime) -> Result<(), ArticleError> {
+    require_body(s)?;
+    if current.status != Status::Published || s.published_at.is_none() {
+        s.published_at = Some(at);
+    }
+    s.status = Status::Published;
+    s.publish_at = None;
+    Ok(())
+}
+
+/// Public from `at` (worked out at read time; a past time publishes at once).
+pub fn schedule(s: &mut Snapshot, at: NaiveDateTime) -> Result<(), ArticleError> {
+    require_body(s)?;
+    s.status = Status::Scheduled;
+    s.publish_at = Some(at);
+    s.published_at = Some(at);
+    Ok(())
+}
+
+/// Back to draft: no longer public, no publication time.
+pub fn unpublish(s: &mut Snapshot) {
+    s.status = Status::Draft;
+    s.publish_at = None;
+    s.published_at = None;
+}
+
+/// Out of the public API, kept.
+pub fn archive(s: &mut Snapshot) {
+    s.status = Status::Archived;
+    s.publish_at = None;
+}
+
+/// Takes a revision's content (headline, standfirst, dateline, kicker, body, hero, SEO,
+/// comments switch) as the working copy; status and slug stay. `tags` and `authors` are the
+/// revision's, when they all still exist (the caller checked): otherwise the current ones stay,
+/// so a tag or author deleted since never fails the restore.
+pub fn restore(s: &mut Snapshot, old: Snapshot, tags: Option<Vec<String>>, authors: Option<Vec<String>>) {
+    s.headline = old.headline;
+    s.standfirst = old.standfirst;
+    s.dateline = old.dateline;
+    s.kicker = old.kicker;
+    s.body = old.body;
+    s.hero = old.hero;
+    s.seo = old.seo;
+    s.comments_enabled = old.comments_enabled;
+    if let Some(tags) = tags {
+        s.tags = tags;
+    }
+    if let Some(authors) = authors {
+        s.authors = authors;
+    }
+}
+
+/// An article as readers see it at one moment: its effective status (a scheduled article whose
+/// time has come counts as published) and when it is (or was) due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Visibility {
+    pub status: Status,
+    pub publish_at: Option<chrono::NaiveDateTime>,
+}
+
+/// The events a save of an article causes, from what readers saw before and see after
+/// (PRODUCT.md §7): going public is `article.published`, leaving is `article.unpublished`, any
+/// save while public is `article.updated`, and a new or moved future time is
+/// `article.scheduled`. Saves of drafts nobody can see cause none.
+pub fn save_events(before: Visibility, after: Visibility) -> Vec<crate::events::EventType> {
+    use crate::events::EventType;
+    let was_public = before.status == Status::Published;
+    let is_public = after.status == Status::Published;
+    let mut events = Vec::new();
+    match (was_public, is_public) {
+        (false, true) => events.push(EventType::ArticlePublished),
+        (true, false) => events.push(EventType::ArticleUnpublished),
+        (true, true) => events.push(EventType::ArticleUpdated),
+        (false, false) => {}
+    }
+    if after.status == Status::Scheduled
+        && (before.status != Status::Scheduled || before.publish_at != after.publish_at)
+    {
+        events.push(EventType::ArticleScheduled);
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role, id: &str) -> Principal {
+        Principal {
+            user_id: Some(id.to_owned()),
+            api_key_id: None,
+            role,
+        }
+    }
+
+    fn current(status: Status, owner: &str) -> Current {
+        Current {
+            etag: "\"v1\"".into(),
+            status,
+            created_by: Some(owner.into()),
+            authors: vec![owner.into()],
+        }
+    }
+
+    #[test]
+    fn contributors_edit_only_their_own_drafts() {
+        let me = principal(Role::Contributor, "me");
+        assert!(may_edit(&me, &current(Status::Draft, "me")).is_ok());
+        assert!(may_edit(&me, &current(Status::Published, "me")).is_err());
+        assert!(may_edit(&me, &current(Status::Draft, "other")).is_err());
+        assert!(
+            may_edit(
+                &principal(Role::Editor, "ed"),
+                &current(Status::Published, "other")
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn authors_publish_their_own_and_editors_any() {
+        assert!(may_publish(&principal(Role::Author, "me"), &current(Status::Draft, "me")).is_ok());
+        assert!(may_publish(&principal(Role::Author, "me"), &current(Status::Draft, "x")).is_err());
+        assert!(may_publish(&principal(Role::Contributor, "me"), &current(Status::Draft, "me")).is_err());
+        assert!(may_publish(&principal(Role::Editor, "ed"), &current(Status::Draft, "x")).is_ok());
+    }
+
+    #[test]
+    fn publishing_needs_a_body_and_keeps_the_first_publication_time() {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let mut s = Snapshot::draft(vec![]);
+        assert!(matches!(
+            publish(&mut s, &current(Status::Draft, "me"), at),
+            Err(ArticleError::Invalid(_))
+        ));
+        s.body = vec![Block::Divider {}];
+        publish(&mut s, &current(Status::Draft, "me"), at).unwrap();
+        let later = at + chrono::Duration::hours(1);
+        publish(&mut s, &current(Status::Published, "me"), later).unwrap();
+        assert_eq!(s.published_at, Some(at));
+        unpublish(&mut s);
+        assert_eq!((s.status, s.published_at), (Status::Draft, None));
+    }
+
+    #[test]
+    fn a_weak_or_other_if_match_is_stale() {
+        let c = current(Status::Draft, "me");
+        assert!(c.check(None).is_ok());
+        let req = |v: &str| {
+            actix_web::test::TestRequest::default()
+                .insert_header(("If-Match", v))
+                .to_http_request()
+        };
+        assert!(c.check(IfMatch::of(&req("\"v1\"")).as_ref()).is_ok());
+        assert!(c.check(IfMatch::of(&req("W/\"v1\"")).as_ref()).is_err());
+        assert!(c.check(IfMatch::of(&req("\"v0\"")).as_ref()).is_err());
+    }
+
+    #[test]
+    fn saves_cause_the_events_readers_would_notice() {
+        use crate::events::EventType as E;
+        let at = |status| Visibility {
+            status,
+            publish_at: None,
+        };
+        let later = chrono::DateTime::from_timestamp(2_000_000_000, 0).map(|t| t.naive_utc());
+        let scheduled = Visibility {
+            status: Status::Scheduled,
+            publish_at: later,
+        };
+        assert_eq!(save_events(at(Status::Draft), at(Status::Draft)), vec![]);
+        assert_eq!(
+            save_events(at(Status::Draft), at(Status::Published)),
+            vec![E::ArticlePublished]
+        );
+        assert_eq!(
+            save_events(at(Status::Published), at(Status::Published)),
+            vec![E::ArticleUpdated]
+        );
+        assert_eq!(
+            save_events(at(Status::Published), at(Status::Draft)),
+            vec![E::ArticleUnpublished]
+        );
+        assert_eq!(
+            save_events(at(Status::Published), at(Status::Archived)),
+            vec![E::ArticleUnpublished]
+        );
+        assert_eq!(
+            save_events(at(Status::Draft), scheduled),
+            vec![E::ArticleScheduled]
+        );
+        assert_eq!(save_events(scheduled, scheduled), vec![]);
+        assert_eq!(
+            save_events(at(Status::Published), scheduled),
+            vec![E::ArticleUnpublished, E::ArticleScheduled]
+        );
+    }
+}
