@@ -26,7 +26,29 @@ pub struct DemoSummary {
     pub images: usize,
     /// Slugs of every demo article, whether new or already there.
     pub slugs: Vec<String>,
+    /// Corrections added (one, on the second article, the first time).
+    pub corrections: usize,
+    /// The slug of the embargoed article (scheduled for when its embargo ends, not public yet).
+    pub embargoed: Option<String>,
 }
+
+/// The embargoed demo article: a story a newsroom holds until an agreed time.
+fn embargoed_article() -> Value {
+    json!({
+        "kicker": "Embargoed",
+        "headline": "Council to publish its spending plans for the next five years",
+        "standfirst": "The plans cover the harbour wall, two schools and the bus depot; figures are embargoed until the council meeting.",
+        "dateline": "PORTHAVEN",
+        "body": [
+            {"type": "paragraph", "text": "The council will set out its spending plans for the next five years at its meeting, with the harbour wall, two school extensions and a new bus depot at the top of the list."},
+            {"type": "paragraph", "text": "Figures were shared with reporters in advance on condition that nothing is published before the meeting opens."}
+        ]
+    })
+}
+
+/// The correction the demo appends to its second article.
+const DEMO_CORRECTION: &str =
+    "An earlier version of this article said the survey counted 32 pups. The correct figure is 23.";
 
 const AUTHOR_EMAIL: &str = "demo.author@masthead.example";
 
@@ -225,6 +247,8 @@ pub fn load(conn: &mut DbConn, passwords: &Passwords, settings: &Settings) -> an
             status: Status::Published,
             publish_at: None,
             published_at: Some(published_at),
+            embargo_until: None,
+            unpublish_at: None,
             comments_enabled: true,
             seo: Seo::default(),
             authors: vec![author.clone()],
@@ -236,7 +260,70 @@ pub fn load(conn: &mut DbConn, passwords: &Passwords, settings: &Settings) -> an
     if let Some(slug) = summary.slugs.first().cloned() {
         summary.comments = demo_comments(conn, &slug).map_err(fail)?;
     }
+    if let Some(slug) = summary.slugs.get(1).cloned() {
+        summary.corrections = demo_correction(conn, &slug).map_err(fail)?;
+    }
+    summary.embargoed = Some(demo_embargoed(conn, &author).map_err(fail)?);
     Ok(summary)
+}
+
+/// A correction on the article with this slug, unless it has one.
+fn demo_correction(conn: &mut DbConn, slug: &str) -> Result<usize, ApiError> {
+    use crate::corrections::{model::CorrectionKind, store as corrections};
+    let Some(article) = articles::find_by_slug(conn, slug)? else {
+        return Ok(0);
+    };
+    if !corrections::of_articles(conn, std::slice::from_ref(&article.id))?.is_empty() {
+        return Ok(0);
+    }
+    let at = now();
+    articles::touch(conn, &article.id, at)?;
+    corrections::insert(
+        conn,
+        &article.id,
+        CorrectionKind::Correction,
+        DEMO_CORRECTION,
+        None,
+        at,
+    )?;
+    Ok(1)
+}
+
+/// The embargoed article, scheduled for when its embargo ends (three days from the first
+/// load, on the hour), unless it exists. Returns its slug.
+fn demo_embargoed(conn: &mut DbConn, author: &str) -> Result<String, ApiError> {
+    let raw = embargoed_article();
+    let headline = raw["headline"].as_str().unwrap_or_default().to_owned();
+    let slug = model::slugify(&headline);
+    if articles::find_by_slug(conn, &slug)?.is_some() {
+        return Ok(slug);
+    }
+    let mut errors = Errors::default();
+    let body = model::parse_body(&raw["body"], &mut errors);
+    let until = (now() + Duration::days(3))
+        .date()
+        .and_hms_opt(9, 0, 0)
+        .unwrap_or_else(|| now() + Duration::days(3));
+    let snapshot = Snapshot {
+        slug: slug.clone(),
+        headline,
+        standfirst: raw["standfirst"].as_str().unwrap_or_default().to_owned(),
+        dateline: raw["dateline"].as_str().map(str::to_owned),
+        kicker: raw["kicker"].as_str().map(str::to_owned),
+        body,
+        hero: None,
+        status: Status::Scheduled,
+        publish_at: Some(until),
+        published_at: Some(until),
+        embargo_until: Some(until),
+        unpublish_at: None,
+        comments_enabled: true,
+        seo: Seo::default(),
+        authors: vec![author.to_owned()],
+        tags: Vec::new(),
+    };
+    articles::create(conn, snapshot, Some(author), false)?;
+    Ok(slug)
 }
 
 /// Two approved reader comments and a reply on the first demo article, unless it has comments.

@@ -101,9 +101,12 @@ fn demo(settings: &Settings) -> anyhow::Result<()> {
     masthead::startup::bootstrap_admin(settings, &mut conn, &passwords)?;
     let summary = masthead::demo::load(&mut conn, &passwords, settings)?;
     println!(
-        "demo content: {} new articles, {} new tags, {} new users, {} new comments, {} images",
-        summary.articles, summary.tags, summary.users, summary.comments, summary.images
+        "demo content: {} new articles, {} new tags, {} new users, {} new comments, {} new corrections, {} images",
+        summary.articles, summary.tags, summary.users, summary.comments, summary.corrections, summary.images
     );
+    if let Some(slug) = &summary.embargoed {
+        println!("embargoed (public when its embargo ends): {slug}");
+    }
     if masthead::users::store::count_admins(&mut conn)? == 0 {
         println!(
             "no admin account yet: set MASTHEAD_BOOTSTRAP_ADMIN_EMAIL and \
@@ -117,6 +120,7 @@ fn demo(settings: &Settings) -> anyhow::Result<()> {
         println!("     curl http://{base}/api/v1/articles/{slug}");
         println!("     curl http://{base}/api/v1/articles/{slug}/comments");
     }
+    println!("     curl http://{base}/api/v1/corrections");
     Ok(())
 }
 

@@ -75,8 +75,10 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
     use crate::articles::{editorial as articles_admin, public as articles};
     use crate::auth::{api_keys, http as auth};
     use crate::comments::http as comments;
+    use crate::corrections::http as corrections;
     use crate::feeds::http as feeds;
     use crate::images::{http as images, media};
+    use crate::previews::http as previews;
     use crate::tags::http as tags;
     use crate::users::http as users;
     use crate::webhooks::http as webhooks;
@@ -119,6 +121,12 @@ pub fn configure_routes(cfg: &mut ServiceConfig) {
                 .service(articles_admin::archive_article)
                 .service(articles_admin::list_revisions)
                 .service(articles_admin::restore_revision)
+                .service(corrections::add_correction)
+                .service(corrections::list_corrections)
+                .service(previews::create_preview_link)
+                .service(previews::list_preview_links)
+                .service(previews::revoke_preview_link)
+                .service(previews::get_preview)
                 .service(tags::list_tags)
                 .service(tags::get_tag)
                 .service(tags::create_tag)

@@ -18,15 +18,17 @@ pub fn article_events(caused: &[EventType], dto: &ArticleDto) -> Result<Vec<NewE
         .collect()
 }
 
-/// The `article.published` event of a scheduled article whose time has come, carrying the
-/// article as the admin API shows it (the scheduler records it).
-pub(crate) fn scheduled_publish_events(
+/// The event of an article whose scheduled time has come (`article.published` or
+/// `article.unpublished`), carrying
+/// the article as the admin API shows it (the scheduler records it).
+pub(crate) fn scheduled_events(
     conn: &mut DbConn,
     settings: &Settings,
     row: ArticleRow,
+    event: EventType,
 ) -> Result<Vec<NewEvent>, StoreError> {
     let dto = build_one(conn, settings, row)?;
-    article_events(&[EventType::ArticlePublished], &dto)
+    article_events(&[event], &dto)
 }
 
 /// The keys a save of an article makes stale, as precisely as the save allows: responses
@@ -45,6 +47,8 @@ pub fn event_keys(caused: &[EventType], dto: &ArticleDto) -> Vec<String> {
         .any(|t| matches!(t, EventType::ArticlePublished | EventType::ArticleUnpublished));
     if public_set_changed {
         keys.push("articles".to_owned());
+        // The transparency page lists the corrections of public articles only.
+        keys.push("corrections".to_owned());
     }
     if public_set_changed || caused.contains(&EventType::ArticleUpdated) {
         keys.push("search".to_owned());

@@ -22,6 +22,9 @@ pub enum ArticleError {
     RevisionNotFound,
     #[error("another article has this slug")]
     SlugTaken,
+    /// Publishing before the embargo ends, or embargoing a public article (409).
+    #[error("{0}")]
+    Embargoed(String),
     /// The client's `If-Match` names another version, or the article changed while saving.
     #[error("{0}")]
     Stale(&'static str),
@@ -88,6 +91,12 @@ pub struct Snapshot {
     pub status: Status,
     pub publish_at: Option<NaiveDateTime>,
     pub published_at: Option<NaiveDateTime>,
+    /// Not public in any form before this time (PRODUCT.md §10). Absent from older revisions.
+    #[serde(default)]
+    pub embargo_until: Option<NaiveDateTime>,
+    /// Leaves every public surface at this time. Absent from older revisions.
+    #[serde(default)]
+    pub unpublish_at: Option<NaiveDateTime>,
     pub comments_enabled: bool,
     pub seo: Seo,
     /// User ids, in byline order.
@@ -110,6 +119,8 @@ impl Snapshot {
             status: Status::Draft,
             publish_at: None,
             published_at: None,
+            embargo_until: None,
+            unpublish_at: None,
             comments_enabled: true,
             seo: Seo::default(),
             authors,
@@ -182,6 +193,17 @@ pub fn may_publish(principal: &Principal, current: &Current) -> Result<(), Artic
     }
 }
 
+/// Who may make, list and revoke preview links of an article: editors any, others their own.
+pub fn may_preview(principal: &Principal, current: &Current) -> Result<(), ArticleError> {
+    if principal.has(Role::Editor) || current.is_owned_by(principal.user_id.as_deref()) {
+        Ok(())
+    } else {
+        Err(ArticleError::Forbidden(
+            "You may only preview your own articles".into(),
+        ))
+    }
+}
+
 fn require_body(s: &Snapshot) -> Result<(), ArticleError> {
     if s.body.is_empty() {
         Err(ArticleError::invalid(
@@ -195,30 +217,141 @@ fn require_body(s: &Snapshot) -> Result<(), ArticleError> {
 
 /// Publish now. A republished article keeps its first publication time; one taken down and
 /// published again gets a new one. An empty body is invalid.
-pub fn publish(s: &mut Snapshot, current: &Current, at: NaiveDateTime) -> Result<(), ArticleError> {
+///
+/// `backdate` sets the public date in the past (archives, imports): editors and admins only
+/// (403 otherwise); a future one is invalid (that is what scheduling is for). Publishing before
+/// the embargo ends is a conflict (409), whatever the date.
+pub fn publish(
+    s: &mut Snapshot,
+    current: &Current,
+    principal: &Principal,
+    backdate: Option<NaiveDateTime>,
+    at: NaiveDateTime,
+) -> Result<(), ArticleError> {
+    if let Some(end) = s.embargo_until.filter(|end| *end > at) {
+        return Err(ArticleError::Embargoed(format!(
+            "The article is embargoed until {}; schedule it for then or later",
+            end.and_utc().to_rfc3339()
+        )));
+    }
     require_body(s)?;
-    if current.status != Status::Published || s.published_at.is_none() {
-        s.published_at = Some(at);
+    match backdate {
+        Some(date) => {
+            if !principal.has(Role::Editor) {
+                return Err(ArticleError::Forbidden(
+                    "Only editors and admins may set the publication date".into(),
+                ));
+            }
+            if date > at {
+                return Err(ArticleError::invalid(
+                    "published_at",
+                    "is in the future; schedule the article for that time instead",
+                ));
+            }
+            s.published_at = Some(date);
+        }
+        None if current.status != Status::Published || s.published_at.is_none() => {
+            s.published_at = Some(at);
+        }
+        None => {}
     }
     s.status = Status::Published;
     s.publish_at = None;
-    Ok(())
+    check_times(s)
 }
 
-/// Public from `at` (worked out at read time; a past time publishes at once).
+/// Public from `at` (worked out at read time; a past time publishes at once), never before
+/// the embargo ends.
 pub fn schedule(s: &mut Snapshot, at: NaiveDateTime) -> Result<(), ArticleError> {
     require_body(s)?;
+    if let Some(end) = s.embargo_until.filter(|end| at < *end) {
+        return Err(ArticleError::invalid(
+            "publish_at",
+            &format!(
+                "is before the embargo ends ({}); schedule at or after it",
+                end.and_utc().to_rfc3339()
+            ),
+        ));
+    }
     s.status = Status::Scheduled;
     s.publish_at = Some(at);
     s.published_at = Some(at);
+    check_times(s)
+}
+
+/// Sets the embargo (`None` lifts it). A public article cannot be embargoed (409: unpublish it
+/// first); a scheduled one only until its publication time (422).
+pub fn embargo(
+    s: &mut Snapshot,
+    current: &Current,
+    until: Option<NaiveDateTime>,
+    at: NaiveDateTime,
+) -> Result<(), ArticleError> {
+    if let Some(end) = until.filter(|end| *end > at) {
+        if current.status == Status::Published {
+            return Err(ArticleError::Embargoed(
+                "The article is public; unpublish it before embargoing it".into(),
+            ));
+        }
+        if let Some(publish_at) = s.publish_at.filter(|p| *p < end && s.status == Status::Scheduled) {
+            return Err(ArticleError::invalid(
+                "embargo_until",
+                &format!(
+                    "is after the scheduled publish_at ({}); reschedule first",
+                    publish_at.and_utc().to_rfc3339()
+                ),
+            ));
+        }
+    }
+    s.embargo_until = until;
     Ok(())
 }
 
-/// Back to draft: no longer public, no publication time.
+/// Times that must agree whatever changed them: a scheduled unpublish comes after the
+/// publication (422 on `unpublish_at`).
+pub fn check_times(s: &Snapshot) -> Result<(), ArticleError> {
+    let from = s.publish_at.or(s.published_at);
+    match (s.unpublish_at, from) {
+        (Some(until), Some(from)) if until <= from => Err(ArticleError::invalid(
+            "unpublish_at",
+            "must be after the publication time (publish_at)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The status readers see at `at`, worked out from what is stored: a scheduled article whose
+/// time has come is published; a public one whose `unpublish_at` has passed is a draft again
+/// (the scheduler then stores that, once); one still under embargo is not public yet.
+pub fn effective_status(
+    stored: Status,
+    published_at: Option<NaiveDateTime>,
+    embargo_until: Option<NaiveDateTime>,
+    unpublish_at: Option<NaiveDateTime>,
+    at: NaiveDateTime,
+) -> Status {
+    let status = match stored {
+        Status::Scheduled if published_at.is_some_and(|p| p <= at) => Status::Published,
+        other => other,
+    };
+    if status != Status::Published {
+        return status;
+    }
+    if unpublish_at.is_some_and(|u| u <= at) {
+        Status::Draft
+    } else if embargo_until.is_some_and(|e| e > at) {
+        Status::Scheduled
+    } else {
+        Status::Published
+    }
+}
+
+/// Back to draft: no longer public, no publication time, no scheduled unpublish.
 pub fn unpublish(s: &mut Snapshot) {
     s.status = Status::Draft;
     s.publish_at = None;
     s.published_at = None;
+    s.unpublish_at = None;
 }
 
 /// Out of the public API, kept.
@@ -328,15 +461,16 @@ mod tests {
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0)
             .unwrap()
             .naive_utc();
+        let me = principal(Role::Author, "me");
         let mut s = Snapshot::draft(vec![]);
         assert!(matches!(
-            publish(&mut s, &current(Status::Draft, "me"), at),
+            publish(&mut s, &current(Status::Draft, "me"), &me, None, at),
             Err(ArticleError::Invalid(_))
         ));
         s.body = vec![Block::Divider {}];
-        publish(&mut s, &current(Status::Draft, "me"), at).unwrap();
+        publish(&mut s, &current(Status::Draft, "me"), &me, None, at).unwrap();
         let later = at + chrono::Duration::hours(1);
-        publish(&mut s, &current(Status::Published, "me"), later).unwrap();
+        publish(&mut s, &current(Status::Published, "me"), &me, None, later).unwrap();
         assert_eq!(s.published_at, Some(at));
         unpublish(&mut s);
         assert_eq!((s.status, s.published_at), (Status::Draft, None));
@@ -394,5 +528,63 @@ mod tests {
             save_events(at(Status::Published), scheduled),
             vec![E::ArticleUnpublished, E::ArticleScheduled]
         );
+    }
+
+    #[test]
+    fn embargoes_block_publishing_and_early_schedules_and_unpublish_follows_publication() {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let hour = chrono::Duration::hours(1);
+        let ed = principal(Role::Editor, "ed");
+        let mut s = Snapshot::draft(vec![]);
+        s.body = vec![Block::Divider {}];
+        s.embargo_until = Some(at + hour);
+        let draft = current(Status::Draft, "ed");
+        assert!(matches!(
+            publish(&mut s, &draft, &ed, None, at),
+            Err(ArticleError::Embargoed(_))
+        ));
+        assert!(matches!(schedule(&mut s, at), Err(ArticleError::Invalid(_))));
+        schedule(&mut s, at + hour).unwrap();
+        s.unpublish_at = Some(at);
+        assert!(check_times(&s).is_err());
+        s.unpublish_at = Some(at + hour * 2);
+        assert!(check_times(&s).is_ok());
+        let public = current(Status::Published, "ed");
+        assert!(matches!(
+            embargo(&mut s, &public, Some(at + hour), at),
+            Err(ArticleError::Embargoed(_))
+        ));
+        let mut with_body = Snapshot::draft(vec![]);
+        with_body.body = vec![Block::Divider {}];
+        assert!(matches!(
+            publish(
+                &mut with_body,
+                &draft,
+                &principal(Role::Author, "ed"),
+                Some(at),
+                at
+            ),
+            Err(ArticleError::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn readers_see_the_status_the_clock_gives() {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let (before, after) = (
+            Some(at - chrono::Duration::hours(1)),
+            Some(at + chrono::Duration::hours(1)),
+        );
+        use Status::*;
+        assert_eq!(effective_status(Scheduled, before, None, None, at), Published);
+        assert_eq!(effective_status(Scheduled, after, None, None, at), Scheduled);
+        assert_eq!(effective_status(Published, before, None, before, at), Draft);
+        assert_eq!(effective_status(Published, before, None, after, at), Published);
+        assert_eq!(effective_status(Published, before, after, None, at), Scheduled);
+        assert_eq!(effective_status(Draft, None, None, before, at), Draft);
     }
 }

@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 
 use crate::articles::changes::{article_events, deleted_events};
 use crate::articles::domain::{self, ArticleError, Current, Snapshot};
-use crate::articles::input::{ArticleInput, NewArticle, ScheduleInput, apply_input};
+use crate::articles::input::{ArticleInput, NewArticle, PublishInput, ScheduleInput, apply_input};
 use crate::articles::model::Status;
 use crate::articles::store::{self, ListFilter};
 use crate::articles::view::{ArticleDto, ArticleSummary, Revision, build, build_one};
@@ -34,6 +34,7 @@ impl From<ArticleError> for ApiError {
                 ApiError::Conflict("Conflicts with an existing record (another article has this slug)".into())
             }
             ArticleError::Stale(detail) => ApiError::PreconditionFailed(detail.into()),
+            ArticleError::Embargoed(detail) => ApiError::Conflict(detail),
             ArticleError::Forbidden(detail) => ApiError::Forbidden(detail),
             ArticleError::Invalid(errors) => ApiError::validation(errors),
             ArticleError::Store(e) => ApiError::from(e),
@@ -119,7 +120,7 @@ pub async fn create_article(
         .write(move |conn| -> Result<_, ArticleError> {
             let mut s = Snapshot::draft(principal.user_id.iter().cloned().collect());
             let slug_derived = input.slug.is_none();
-            apply_input(conn, input.clone(), &mut s, &principal, true, None)?;
+            apply_input(conn, input.clone(), &mut s, &principal, true, None, None)?;
             let row = store::create(conn, s, principal.user_id.as_deref(), slug_derived)?;
             let etag = row.etag();
             Ok((etag, build_one(conn, &settings, row)?))
@@ -269,7 +270,17 @@ pub async fn update_article(
         id,
         auth.principal.clone(),
         domain::may_edit,
-        move |conn, _, s| apply_input(conn, input.clone(), s, &principal, false, Some(&article_id)),
+        move |conn, cur, s| {
+            apply_input(
+                conn,
+                input.clone(),
+                s,
+                &principal,
+                false,
+                Some(&article_id),
+                Some(cur),
+            )
+        },
     )
     .await
 }
@@ -321,10 +332,14 @@ pub async fn delete_article(
         ("id" = String, Path, description = "Article id"),
         ("If-Match" = Option<String>, Header, description = "The article's ETag; stale → 412")
     ),
+    request_body(content = Option<PublishInput>, description = "Optional: `published_at` backdates the publication (editors and admins)"),
     responses(
         (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A backdate by an author, or another author's article", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The article is embargoed (`embargo_until` has not passed)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is not the article's current ETag (it changed since you loaded it); nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The body is empty", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "The body of the article is empty, or `published_at` is not a past RFC 3339 time", body = Problem, content_type = "application/problem+json")
     )
 )]
 #[post("/admin/articles/{id}/publish")]
@@ -333,14 +348,17 @@ pub async fn publish_article(
     auth: Auth<AuthorRole>,
     req: HttpRequest,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    let backdate = PublishInput::from_body(&body)?.published_at()?;
+    let principal = auth.principal.clone();
     run_mutation(
         &state,
         &req,
         id.into_inner(),
         auth.principal.clone(),
         domain::may_publish,
-        |_, cur, s| domain::publish(s, cur, now()),
+        move |_, cur, s| domain::publish(s, cur, &principal, backdate, now()),
     )
     .await
 }

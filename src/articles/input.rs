@@ -7,12 +7,13 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::articles::domain::{ArticleError, Hero, Snapshot};
+use crate::articles::domain::{self, ArticleError, Current, Hero, Snapshot};
 use crate::articles::model::{self, Block, Errors};
 use crate::articles::store;
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
-use crate::time::naive;
+use crate::error::ApiError;
+use crate::time::{naive, now};
 
 /// Distinguishes an absent field (None) from an explicit null (Some(Null)).
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
@@ -78,6 +79,17 @@ pub struct ArticleInput {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, example = "Analysis", max_length = 60)]
     pub kicker: Option<Value>,
+    /// RFC 3339: the article is not public in any form before this time (previews excepted);
+    /// null lifts the embargo. Embargoing a public article is 409; an embargo after the
+    /// scheduled `publish_at` is 422.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-03T00:01:00Z")]
+    pub embargo_until: Option<Value>,
+    /// RFC 3339: the article leaves every public surface at this time (`article.unpublished`
+    /// once); null cancels it. It must come after the publication time (422).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-31T23:59:00Z")]
+    pub unpublish_at: Option<Value>,
     /// Blocks: `paragraph {text}`, `heading {level 2–4, text}`, `image {image_id, caption?}`,
     /// `quote {text, attribution?}`, `embed {url, provider?}`, `list {ordered, items[]}`,
     /// `divider {}`.
@@ -122,6 +134,27 @@ impl utoipa::PartialSchema for NewArticle {
 impl ToSchema for NewArticle {
     fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
         <ArticleInput as ToSchema>::schemas(schemas);
+    }
+}
+
+/// An RFC 3339 time or null (which clears it).
+fn nullable_time(value: &Value, field: &str, errors: &mut Errors) -> Option<Option<NaiveDateTime>> {
+    match value {
+        Value::Null => Some(None),
+        Value::String(raw) => match parse_time(raw) {
+            Some(t) => Some(Some(t)),
+            None => {
+                errors.push(
+                    field,
+                    "must be an RFC 3339 time such as 2026-12-03T00:01:00Z, or null",
+                );
+                None
+            }
+        },
+        _ => {
+            errors.push(field, "must be an RFC 3339 time or null");
+            None
+        }
     }
 }
 
@@ -185,6 +218,7 @@ pub fn apply_input(
     principal: &Principal,
     creating: bool,
     article_id: Option<&str>,
+    current: Option<&Current>,
 ) -> Result<(), ArticleError> {
     let mut errors = Errors::default();
     match &input.headline {
@@ -210,6 +244,15 @@ pub fn apply_input(
         && let Some(k) = nullable_text(k, "kicker", 60, &mut errors)
     {
         s.kicker = k;
+    }
+    let embargo = input
+        .embargo_until
+        .as_ref()
+        .and_then(|v| nullable_time(v, "embargo_until", &mut errors));
+    if let Some(u) = &input.unpublish_at
+        && let Some(u) = nullable_time(u, "unpublish_at", &mut errors)
+    {
+        s.unpublish_at = u;
     }
     if let Some(body) = &input.body {
         s.body = if body.is_null() {
@@ -322,6 +365,13 @@ pub fn apply_input(
     if !errors.0.is_empty() {
         return Err(ArticleError::Invalid(errors.0));
     }
+    if let Some(until) = embargo {
+        match current {
+            Some(current) => domain::embargo(s, current, until, now())?,
+            None => s.embargo_until = until,
+        }
+    }
+    domain::check_times(s)?;
     if let Some(tags) = tags {
         s.tags = tags;
     }
@@ -362,4 +412,51 @@ impl ScheduleInput {
                 )
             })
     }
+}
+
+/// Options of a publish (the body may be absent or `{}`).
+#[derive(Deserialize, ToSchema, Default)]
+pub struct PublishInput {
+    /// RFC 3339, in the past: the public date of an archived or imported article (editors and
+    /// admins). The article sorts by it in lists and its canonical URL uses its date.
+    #[schema(value_type = Option<String>, format = DateTime, example = "2019-05-01T08:00:00Z")]
+    pub published_at: Option<String>,
+}
+
+impl PublishInput {
+    /// The optional JSON body of a publish: none or `{}` publishes now.
+    pub fn from_body(body: &[u8]) -> Result<PublishInput, ApiError> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(PublishInput::default());
+        }
+        serde_json::from_slice(body).map_err(|e| {
+            if e.is_data() {
+                ApiError::invalid("body", e.to_string())
+            } else {
+                ApiError::BadRequest(format!("Malformed JSON: {e}"))
+            }
+        })
+    }
+
+    /// The backdated publication time, if one was given.
+    pub fn published_at(&self) -> Result<Option<NaiveDateTime>, ApiError> {
+        self.published_at
+            .as_deref()
+            .map(|raw| {
+                parse_time(raw).ok_or_else(|| {
+                    ApiError::invalid(
+                        "published_at",
+                        "must be an RFC 3339 time such as 2019-05-01T08:00:00Z",
+                    )
+                })
+            })
+            .transpose()
+    }
+}
+
+/// An RFC 3339 time as stored (UTC, no offset).
+fn parse_time(raw: &str) -> Option<NaiveDateTime> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .ok()
+        .map(|t| naive(t.with_timezone(&Utc)))
 }

@@ -14,6 +14,7 @@ use crate::articles::domain::Hero;
 use crate::articles::model::{self, Block, Status};
 use crate::articles::store::{self, ArticleRow};
 use crate::config::Settings;
+use crate::corrections::model::Correction;
 use crate::db::{DbConn, StoreError};
 use crate::time::{now, utc};
 
@@ -87,12 +88,19 @@ pub struct ArticleDto {
     pub status: Status,
     pub publish_at: Option<DateTime<Utc>>,
     pub published_at: Option<DateTime<Utc>>,
+    /// Not public in any form before this time (PRODUCT.md §10).
+    pub embargo_until: Option<DateTime<Utc>>,
+    /// Leaves every public surface at this time.
+    pub unpublish_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub word_count: i32,
     pub reading_minutes: i32,
     pub comment_count: i32,
     pub comments_enabled: bool,
+    /// Corrections and clarifications, oldest first; also at the end of `body_html`, in an
+    /// `<aside class="corrections">`. They are never edited or removed.
+    pub corrections: Vec<Correction>,
     pub seo: SeoDto,
     /// Public article only: its schema.org `NewsArticle` JSON-LD, ready for a
     /// `<script type="application/ld+json">` (PRODUCT.md §11; built by `feeds::jsonld`).
@@ -235,6 +243,9 @@ pub fn expand_images(
                 .map(str::to_owned);
         }
         article.body_html = model::render_html(&article.body);
+        article
+            .body_html
+            .push_str(&crate::corrections::model::render_html(&article.corrections));
     }
     Ok(())
 }
@@ -248,6 +259,7 @@ pub fn build(
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut authors = store::authors_of(conn, &ids)?;
     let mut tags = store::tags_of(conn, &ids)?;
+    let mut corrections = crate::corrections::store::of_articles(conn, &ids)?;
     let at = now();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
@@ -273,6 +285,9 @@ pub fn build(
             status,
             publish_at: row.publish_at.map(utc),
             published_at: row.published_at.map(utc),
+            embargo_until: row.embargo_until.map(utc),
+            unpublish_at: row.unpublish_at.map(utc),
+            corrections: corrections.remove(&row.id).unwrap_or_default(),
             updated_at: utc(row.updated_at),
             created_at: utc(row.created_at),
             word_count: row.word_count,

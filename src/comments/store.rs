@@ -61,10 +61,9 @@ pub struct CommentableArticle {
 
 /// The article with this slug if it is public now (published, or scheduled and due).
 pub fn public_article(conn: &mut DbConn, slug: &str) -> Result<Option<CommentableArticle>, StoreError> {
-    let row: Option<(String, String, bool, Option<NaiveDateTime>)> = articles::table
+    let public = crate::articles::store::public_now(articles::table.into_boxed(), now());
+    let row: Option<(String, String, bool, Option<NaiveDateTime>)> = public
         .filter(articles::slug.eq(slug))
-        .filter(articles::status.eq_any(["published", "scheduled"]))
-        .filter(articles::published_at.le(now()))
         .select((
             articles::id,
             articles::slug,

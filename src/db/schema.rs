@@ -89,8 +89,37 @@ diesel::table! {
         comments_changed_at -> Nullable<Timestamp>,
         /// Generated: `published_at` when the status is published or scheduled, else NULL.
         public_at -> Nullable<Timestamp>,
+        embargo_until -> Nullable<Timestamp>,
+        unpublish_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    article_corrections (id) {
+        id -> Text,
+        article_id -> Text,
+        kind -> Text,
+        text -> Text,
+        published_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    preview_links (id) {
+        id -> Text,
+        article_id -> Text,
+        token_hash -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(article_corrections -> articles (article_id));
+diesel::joinable!(preview_links -> articles (article_id));
+diesel::joinable!(preview_links -> users (created_by));
 
 diesel::table! {
     article_slugs (slug) {
@@ -280,4 +309,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_tags,
     article_revisions,
     images,
+    article_corrections,
+    preview_links,
 );

@@ -10,11 +10,11 @@ use crate::db::{DbConn, StoreError};
 
 type Boxed<'a> = articles::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
 
-/// THE rule for what a feed or sitemap may show at `at`: public articles (published, or
-/// scheduled with their time come: the generated `public_at`, as the public API uses).
-/// Embargoes and scheduled unpublishing (issue #15) belong here when they land.
+/// THE rule for what a feed or sitemap may show at `at`: what the public API shows
+/// (`articles::store::public_now`: published or due, past any embargo, before any scheduled
+/// unpublish).
 fn distributable<'a>(at: NaiveDateTime) -> Boxed<'a> {
-    articles::table.into_boxed().filter(articles::public_at.le(at))
+    crate::articles::store::public_now(articles::table.into_boxed(), at)
 }
 
 /// Which articles a feed lists.

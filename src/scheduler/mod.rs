@@ -1,9 +1,13 @@
-//! The scheduler: an article whose `publish_at` has passed is public from that moment (worked
-//! out at read time), and this task makes it say so: it marks the article published and records
-//! `article.published` once, within `MASTHEAD_SCHEDULER_INTERVAL`, whether or not anyone read
-//! it, with any number of instances (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer).
+//! The scheduler: an article whose `publish_at` has passed is public from that moment, and one
+//! whose `unpublish_at` has passed is gone from that moment (both worked out at read time);
+//! this task makes it say so: it marks the article published (or back to draft) and records
+//! `article.published` (or `article.unpublished`) once, within `MASTHEAD_SCHEDULER_INTERVAL`,
+//! whether or not anyone read it, with any number of instances (PostgreSQL:
+//! `FOR UPDATE SKIP LOCKED`; SQLite: one writer).
 
 pub mod store;
+
+use store::Due;
 
 use std::sync::Arc;
 
@@ -49,23 +53,31 @@ pub async fn fire_due(db: &Db, settings: Arc<Settings>) -> Result<usize, ApiErro
     .await
 }
 
-/// Inside a write transaction: publishes the due scheduled articles (or only `only`, if it is
-/// due), recording `article.published` for each. Article saves call it for their article first,
-/// so a save just after the due time sees the published event before its own.
+/// Inside a write transaction: publishes the due scheduled articles and unpublishes those whose
+/// `unpublish_at` has passed (or only `only`, if it is due), recording `article.published` or
+/// `article.unpublished` once for each. Article saves call it for their article first, so a
+/// save just after the due time sees that event before its own.
 pub fn fire_due_in(conn: &mut DbConn, settings: &Settings, only: Option<&str>) -> Result<usize, StoreError> {
-    let due = store::claim_due(conn, now(), only, BATCH)?;
     let mut fired = 0;
-    for id in due {
-        let row = store::mark_published(conn, &id)?;
-        // A save that set a time already past announced the article itself: no second event.
-        let subject = format!("article:{id}");
-        if store::last_transition(conn, &subject)?.as_deref() == Some(EventType::ArticlePublished.as_str()) {
-            continue;
+    for (due, event) in [
+        (Due::Publish, EventType::ArticlePublished),
+        (Due::Unpublish, EventType::ArticleUnpublished),
+    ] {
+        for id in store::claim_due(conn, due, now(), only, BATCH)? {
+            let row = match due {
+                Due::Publish => store::mark_published(conn, &id)?,
+                Due::Unpublish => store::mark_unpublished(conn, &id)?,
+            };
+            // A save that set a time already past announced the change itself: no second event.
+            let subject = format!("article:{id}");
+            if store::last_transition(conn, &subject)?.as_deref() == Some(event.as_str()) {
+                continue;
+            }
+            let caused = crate::articles::changes::scheduled_events(conn, settings, row, event)?;
+            events::record(conn, caused)?;
+            tracing::info!(article = %id, event = event.as_str(), "scheduled change of an article");
+            fired += 1;
         }
-        let caused = crate::articles::changes::scheduled_publish_events(conn, settings, row)?;
-        events::record(conn, caused)?;
-        tracing::info!(article = %id, "scheduled article published");
-        fired += 1;
     }
     Ok(fired)
 }

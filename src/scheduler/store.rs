@@ -1,5 +1,5 @@
-//! The scheduler's queries on `articles`: find due scheduled articles (locking them, skipping
-//! those another instance or a save holds) and mark them published.
+//! The scheduler's queries on `articles`: find articles due to be published or unpublished by
+//! time (locking them, skipping those another instance or a save holds) and mark them so.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -15,26 +15,41 @@ struct Id {
     id: String,
 }
 
-/// Ids of scheduled articles due at `at` (only `only`, when given), oldest due first. On
-/// PostgreSQL they stay locked until the transaction ends; the batch skips rows locked by
-/// others, a single article waits for its lock.
+/// What has come due by time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// A scheduled article whose `publish_at` has passed.
+    Publish,
+    /// A public article whose `unpublish_at` has passed.
+    Unpublish,
+}
+
+/// Ids of articles due at `at` (only `only`, when given), oldest due first. On PostgreSQL they
+/// stay locked until the transaction ends; the batch skips rows locked by others, a single
+/// article waits for its lock.
 pub fn claim_due(
     conn: &mut DbConn,
+    due: Due,
     at: NaiveDateTime,
     only: Option<&str>,
     limit: i64,
 ) -> Result<Vec<String>, StoreError> {
+    let (condition, order) = match due {
+        Due::Publish => ("status = 'scheduled' AND published_at <= $1", "published_at"),
+        Due::Unpublish => (
+            "status IN ('published', 'scheduled') AND unpublish_at <= $1",
+            "unpublish_at",
+        ),
+    };
     // Two statements rather than `($2 = '' OR id = $2)`, which a generic plan cannot use the
     // primary key for: a save asks about its own article, by id.
     let (sql, only) = match only {
         Some(id) => (
-            "SELECT id FROM articles WHERE id = $2 AND status = 'scheduled' AND published_at <= $1 \
-             LIMIT $3",
+            format!("SELECT id FROM articles WHERE id = $2 AND {condition} LIMIT $3"),
             id.to_owned(),
         ),
         None => (
-            "SELECT id FROM articles WHERE status = 'scheduled' AND published_at <= $1 \
-             AND $2 = '' ORDER BY published_at LIMIT $3",
+            format!("SELECT id FROM articles WHERE {condition} AND $2 = '' ORDER BY {order} LIMIT $3"),
             String::new(),
         ),
     };
@@ -59,6 +74,23 @@ pub fn claim_due(
             .load(c)?,
     };
     Ok(ids.into_iter().map(|r| r.id).collect())
+}
+
+/// Marks an article whose `unpublish_at` passed as a draft (what readers already see: it left
+/// every public surface then), as the unpublish action would, and returns it.
+pub fn mark_unpublished(conn: &mut DbConn, id: &str) -> Result<ArticleRow, StoreError> {
+    diesel::update(articles::table.find(id))
+        .set((
+            articles::status.eq("draft"),
+            articles::publish_at.eq(None::<NaiveDateTime>),
+            articles::published_at.eq(None::<NaiveDateTime>),
+            articles::unpublish_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(articles::table
+        .find(id)
+        .select(ArticleRow::as_select())
+        .first(conn)?)
 }
 
 /// Marks a due scheduled article published (what readers already see), and returns it.

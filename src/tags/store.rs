@@ -111,11 +111,7 @@ pub fn published_counts(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<Str
     let rows: Vec<String> = article_tags::table
         .inner_join(articles::table)
         .filter(article_tags::tag_id.eq_any(ids))
-        .filter(
-            articles::status
-                .eq_any(["published", "scheduled"])
-                .and(articles::published_at.le(at)),
-        )
+        .filter(crate::articles::store::public_now_expr!(at))
         .select(article_tags::tag_id)
         .load(conn)?;
     let mut counts: HashMap<String, i64> = ids.iter().map(|id| (id.clone(), 0)).collect();

@@ -1069,6 +1069,25 @@ async fn the_demo_loader_publishes_original_articles_once() {
         one["hero"]
     );
     assert!(one["body_html"].as_str().unwrap().contains("<figcaption>"));
+    // A corrected article and an embargoed one (not public until its embargo ends).
+    assert_eq!((first.corrections, again.corrections), (1, 0));
+    let corrected = app
+        .get(&format!("/api/v1/articles/{}", first.slugs[1]))
+        .await
+        .json();
+    assert_eq!(corrected["corrections"][0]["kind"], "correction");
+    assert_eq!(
+        app.get("/api/v1/corrections").await.json()["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let embargoed = first.embargoed.clone().unwrap();
+    assert_eq!(again.embargoed.as_deref(), Some(embargoed.as_str()));
+    app.get(&format!("/api/v1/articles/{embargoed}"))
+        .await
+        .assert_problem(404);
     let comments = app
         .get(&format!("/api/v1/articles/{}/comments", first.slugs[0]))
         .await

@@ -45,7 +45,7 @@ pub async fn solved_challenge(app: &TestApp) -> (String, i64) {
     (challenge["token"].as_str().unwrap().to_owned(), answer)
 }
 
-async fn post_comment(app: &TestApp, slug: &str, fields: Value) -> TestResponse {
+pub async fn post_comment(app: &TestApp, slug: &str, fields: Value) -> TestResponse {
     let (token, answer) = solved_challenge(app).await;
     let mut body = json!({
         "author_name": "Ana",

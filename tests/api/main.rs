@@ -16,6 +16,7 @@ mod hardening;
 mod helpers;
 mod image_memory;
 mod images;
+mod newsroom;
 mod photodesk;
 mod response_cache;
 mod restart;

@@ -17,7 +17,44 @@ macro_rules! public_at {
         articles::status
             .eq_any(["published", "scheduled"])
             .and(articles::published_at.le($at))
+            .and(
+                articles::embargo_until
+                    .is_null()
+                    .or(articles::embargo_until.le($at)),
+            )
+            .and(
+                articles::unpublish_at
+                    .is_null()
+                    .or(articles::unpublish_at.gt($at)),
+            )
     };
+}
+
+/// [`public_now`] as an expression over `articles`, for queries that join it.
+macro_rules! public_now_expr {
+    ($at:expr) => {
+        crate::db::schema::articles::public_at
+            .le($at)
+            .and(
+                crate::db::schema::articles::embargo_until
+                    .is_null()
+                    .or(crate::db::schema::articles::embargo_until.le($at)),
+            )
+            .and(
+                crate::db::schema::articles::unpublish_at
+                    .is_null()
+                    .or(crate::db::schema::articles::unpublish_at.gt($at)),
+            )
+    };
+}
+pub(crate) use public_now_expr;
+
+/// THE rule for what readers may see at `at`, for every public surface (lists, search,
+/// feeds, sitemaps, comments, corrections): published, or scheduled with its time come (the
+/// generated `public_at`, whose partial index gives the order), past any embargo and before any
+/// scheduled unpublish (PRODUCT.md §10).
+pub fn public_now<'a>(q: Boxed<'a>, at: NaiveDateTime) -> Boxed<'a> {
+    q.filter(public_now_expr!(at))
 }
 
 /// Filters of article lists.
@@ -35,7 +72,7 @@ pub struct ListFilter {
     pub status: Option<Status>,
 }
 
-type Boxed<'a> = articles::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
+pub type Boxed<'a> = articles::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
 
 fn apply_filter<'a>(mut q: Boxed<'a>, f: &ListFilter, at: NaiveDateTime) -> Boxed<'a> {
     // EXISTS probes per row along the (published_at, id) index, so a page stops after `limit`
@@ -98,15 +135,20 @@ pub struct SummaryRow {
     pub word_count: i32,
     pub comment_count: i32,
     pub updated_at: NaiveDateTime,
+    pub embargo_until: Option<NaiveDateTime>,
+    pub unpublish_at: Option<NaiveDateTime>,
 }
 
 impl SummaryRow {
     /// The status as readers see it now (see [`ArticleRow::effective_status`]).
     pub fn effective_status(&self, at: NaiveDateTime) -> Status {
-        match Status::parse(&self.status).unwrap_or(Status::Draft) {
-            Status::Scheduled if self.published_at.is_some_and(|p| p <= at) => Status::Published,
-            other => other,
-        }
+        crate::articles::domain::effective_status(
+            Status::parse(&self.status).unwrap_or(Status::Draft),
+            self.published_at,
+            self.embargo_until,
+            self.unpublish_at,
+            at,
+        )
     }
 
     pub fn hero(&self) -> Option<Hero> {
@@ -134,7 +176,7 @@ pub fn list_public(
         status: None,
         ..f.clone()
     };
-    let mut q = apply_filter(articles::table.into_boxed(), &shared, at).filter(articles::public_at.le(at));
+    let mut q = public_now(apply_filter(articles::table.into_boxed(), &shared, at), at);
     if let Some(after) = f.published_after {
         q = q.filter(articles::public_at.gt(after));
     }

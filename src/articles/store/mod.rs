@@ -11,7 +11,8 @@ use std::collections::HashMap;
 mod lists;
 mod search;
 
-pub use lists::{ListFilter, SummaryRow, list_admin, list_public};
+pub(crate) use lists::public_now_expr;
+pub use lists::{Boxed, ListFilter, SummaryRow, list_admin, list_public, public_now};
 pub use search::{SEARCH_LIMIT, SEARCH_WINDOW, ScoredSummary, search, search_public};
 
 use chrono::NaiveDateTime;
@@ -55,15 +56,20 @@ pub struct ArticleRow {
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub embargo_until: Option<NaiveDateTime>,
+    pub unpublish_at: Option<NaiveDateTime>,
 }
 
 impl ArticleRow {
-    /// The status as readers see it now: a scheduled article whose time has come is published.
+    /// The status as readers see it now ([`crate::articles::domain::effective_status`]).
     pub fn effective_status(&self, at: NaiveDateTime) -> Status {
-        match Status::parse(&self.status).unwrap_or(Status::Draft) {
-            Status::Scheduled if self.published_at.is_some_and(|p| p <= at) => Status::Published,
-            other => other,
-        }
+        crate::articles::domain::effective_status(
+            Status::parse(&self.status).unwrap_or(Status::Draft),
+            self.published_at,
+            self.embargo_until,
+            self.unpublish_at,
+            at,
+        )
     }
 
     /// What readers see of this version at `at`.
@@ -105,6 +111,8 @@ fn snapshot_of(conn: &mut DbConn, row: &ArticleRow) -> Result<Snapshot, StoreErr
         status: Status::parse(&row.status).unwrap_or(Status::Draft),
         publish_at: row.publish_at,
         published_at: row.published_at,
+        embargo_until: row.embargo_until,
+        unpublish_at: row.unpublish_at,
         comments_enabled: row.comments_enabled,
         seo: Seo {
             meta_title: row.seo_meta_title.clone(),
@@ -132,6 +140,8 @@ struct ArticleValues {
     status: String,
     publish_at: Option<NaiveDateTime>,
     published_at: Option<NaiveDateTime>,
+    embargo_until: Option<NaiveDateTime>,
+    unpublish_at: Option<NaiveDateTime>,
     comments_enabled: bool,
     seo_meta_title: Option<String>,
     seo_meta_description: Option<String>,
@@ -157,6 +167,8 @@ fn values_of(s: &Snapshot, at: NaiveDateTime) -> ArticleValues {
         status: s.status.as_str().to_owned(),
         publish_at: s.publish_at,
         published_at: s.published_at,
+        embargo_until: s.embargo_until,
+        unpublish_at: s.unpublish_at,
         comments_enabled: s.comments_enabled,
         seo_meta_title: s.seo.meta_title.clone(),
         seo_meta_description: s.seo.meta_description.clone(),
@@ -173,13 +185,25 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<ArticleRow, StoreError> {
         .first(conn)?)
 }
 
-/// The next moment an article becomes public by time alone (a scheduled `publish_at`), after
-/// `at`. Read through the public index from its end: one index probe.
+/// The next moment what readers see changes by time alone, after `at`: a scheduled
+/// `publish_at`, an embargo ending or a scheduled unpublish. One probe of each partial index.
 pub fn next_public_change(conn: &mut DbConn, at: NaiveDateTime) -> Result<Option<NaiveDateTime>, StoreError> {
-    Ok(articles::table
+    let publish: Option<NaiveDateTime> = articles::table
         .filter(articles::public_at.gt(at))
         .select(diesel::dsl::min(articles::public_at))
-        .first(conn)?)
+        .first(conn)?;
+    // An embargo ending or a scheduled unpublish changes what readers see too.
+    let embargo: Option<NaiveDateTime> = articles::table
+        .filter(articles::public_at.is_not_null())
+        .filter(articles::embargo_until.gt(at))
+        .select(diesel::dsl::min(articles::embargo_until))
+        .first(conn)?;
+    let unpublish: Option<NaiveDateTime> = articles::table
+        .filter(articles::public_at.is_not_null())
+        .filter(articles::unpublish_at.gt(at))
+        .select(diesel::dsl::min(articles::unpublish_at))
+        .first(conn)?;
+    Ok([publish, embargo, unpublish].into_iter().flatten().min())
 }
 
 pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> Result<Option<ArticleRow>, StoreError> {
@@ -515,11 +539,29 @@ fn lock_article(conn: &mut DbConn, id: &str) -> Result<(), StoreError> {
     }
 }
 
+/// Marks a change that is not a revision (a correction appended): under the row lock, the
+/// version (admin ETag) and `updated_at` (public `Last-Modified`) move. Returns the article.
+pub fn touch(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> Result<ArticleRow, StoreError> {
+    lock_article(conn, id)?;
+    diesel::update(articles::table.find(id))
+        .set((
+            articles::version.eq(articles::version + 1),
+            articles::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    find(conn, id)
+}
+
 /// Lets article transactions (`conn.transaction`) fail with the domain's error.
 impl From<diesel::result::Error> for ArticleError {
     fn from(err: diesel::result::Error) -> Self {
         ArticleError::from(StoreError::from(err))
     }
+}
+
+/// The rules' view of an article (for a permission check outside a save).
+pub fn current(conn: &mut DbConn, id: &str) -> Result<Current, StoreError> {
+    load_current(conn, id).map(|(_, current)| current)
 }
 
 /// The article as a save sees it before changing it (its row and the rules' view of it).

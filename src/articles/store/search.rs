@@ -123,8 +123,11 @@ pub fn search_public(
     let mut sql = format!(
         "WITH hits AS ({hits}) \
          SELECT a.id, a.slug, a.headline, a.standfirst, a.dateline, a.kicker, a.hero, a.status, a.publish_at, \
-         a.published_at, a.word_count, a.comment_count, a.updated_at, h.score \
-         FROM hits h JOIN articles a ON a.id = h.id WHERE a.public_at <= {}",
+         a.published_at, a.word_count, a.comment_count, a.updated_at, a.embargo_until, a.unpublish_at, \
+         h.score FROM hits h JOIN articles a ON a.id = h.id WHERE a.public_at <= {} \
+         AND (a.embargo_until IS NULL OR a.embargo_until <= {}) AND (a.unpublish_at IS NULL OR a.unpublish_at > {})",
+        param(Arg::Time(now())),
+        param(Arg::Time(now())),
         param(Arg::Time(now()))
     );
     if let Some(tag) = &f.tag {
