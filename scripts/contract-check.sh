@@ -6,21 +6,25 @@
 #      type-checked with tsc and run against the live server;
 #   3. a Python client generated from that spec by openapi-python-client (no warnings; config
 #      clients/python/config.yaml) runs a typed flow (clients/python/flow.py, mypy --strict);
-#   4. the distribution formats (issue 16): feeds in feedparser, JSON Feed 1.1 rules, sitemaps
+#   4. the reference reader page (examples/reader/) in Debian's Chromium, driven by
+#      playwright-core: read an article, post a comment, approve it, see it;
+#   5. the distribution formats (issue 16): feeds in feedparser, JSON Feed 1.1 rules, sitemaps
 #      against the committed XSDs with xmllint, structured_data expanded with PyLD
 #      (scripts/contract/distribution_check.py; docs/distribution.md);
-#   5. Schemathesis fuzzes every operation with all its checks on.
+#   6. Schemathesis fuzzes every operation with all its checks on.
 # It builds the debug binary, starts `masthead serve` on a free port with a temporary SQLite
 # database (loading `masthead demo` content when that subcommand exists), logs in as an admin,
 # runs the checks and stops the server. Exits non-zero on any failure.
 #
 # Tools install on demand into $MASTHEAD_TOOLS_DIR (default ~/.cache/masthead-tools): a Python
 # venv with Schemathesis, feedparser and PyLD, another with openapi-python-client and mypy
-# (clients/python/requirements.txt), and clients/typescript/node_modules from its
-# package-lock.json (npm's cache in the tools dir too).
-# Knobs: CONTRACT_PORT (default: a free port), CONTRACT_MAX_EXAMPLES (default 25), CONTRACT_SEED (default fixed; "random" for a new
+# (clients/python/requirements.txt), clients/typescript/node_modules and
+# examples/reader/node_modules from their package-lock.json files (npm's cache in the tools
+# dir too), and Debian's `chromium` (apt-get, when it is missing and we are root).
+# Knobs: CONTRACT_PORT and CONTRACT_READER_PORT (default: free ports), CONTRACT_MAX_EXAMPLES (default 25), CONTRACT_SEED (default fixed; "random" for a new
 # one), CONTRACT_KEEP=1 keeps the work directory (server log, spec, reports, the generated
-# Python client).
+# Python client, the reader page's screenshot), READER_SCREENSHOT=<path> also writes that
+# screenshot there (docs/reader-article.png is made so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -88,6 +92,22 @@ if [ "$(cat "$PYVENV/.requirements-sha256" 2>/dev/null)" != "$py_sum" ]; then
 fi
 echo "$("$PYVENV/bin/openapi-python-client" --version), $("$PYVENV/bin/mypy" --version)"
 
+READER="$ROOT/examples/reader"
+reader_sum=$(sha256sum "$READER/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$READER/node_modules/.contract-lock-sha256" 2>/dev/null)" != "$reader_sum" ]; then
+  echo "installing examples/reader dependencies (npm ci: playwright-core, no browser download)"
+  (cd "$READER" && npm ci --no-audit --no-fund --prefer-offline --cache "$TOOLS/npm-cache")
+  echo "$reader_sum" > "$READER/node_modules/.contract-lock-sha256"
+fi
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium (apt-get) for the reader page's browser test"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  [ -x "$CHROMIUM" ] || fail "no browser at $CHROMIUM (Debian/Ubuntu: apt-get install chromium; or set CHROMIUM)"
+fi
+echo "$("$CHROMIUM" --version 2>/dev/null | head -n1)"
 
 # --- server ------------------------------------------------------------------------------
 step "build"
@@ -118,6 +138,9 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=${CONTRACT_PORT:-$(free_port)}
 BASE="http://127.0.0.1:$PORT"
+# The reader page is served from another origin (examples/reader/serve.mjs on this port): the
+# server's CORS allows exactly that origin, as a deployment allows its front end's.
+READER_PORT=${CONTRACT_READER_PORT:-$(free_port)}
 
 # The server runs in the work directory so no developer `.env` is read; every setting it uses
 # is given here.
@@ -131,7 +154,8 @@ export MASTHEAD_BOOTSTRAP_ADMIN_EMAIL="$ADMIN_EMAIL"
 export MASTHEAD_BOOTSTRAP_ADMIN_PASSWORD="$ADMIN_PASSWORD"
 export MASTHEAD_ACCESS_TOKEN_TTL_SECS=3600
 export MASTHEAD_ARGON2_MEMORY_KIB=4096
-unset MASTHEAD_CORS_ORIGINS MASTHEAD_RUN_MIGRATIONS MASTHEAD_STORAGE
+export MASTHEAD_CORS_ORIGINS="http://127.0.0.1:$READER_PORT"
+unset MASTHEAD_RUN_MIGRATIONS MASTHEAD_STORAGE
 
 step "database"
 (
@@ -204,13 +228,22 @@ step "Python client: openapi-python-client (no warnings), mypy --strict, run"
     "$PYVENV/bin/python" flow.py
 ) || fail "Python client"
 
+step "reader page in Chromium (examples/reader, playwright-core)"
+shot="${READER_SCREENSHOT:-$WORK/reader-article.png}"
+case "$shot" in /*) ;; *) shot="$ROOT/$shot" ;; esac
+(
+  cd "$READER"
+  MASTHEAD_URL="$BASE" MASTHEAD_TOKEN="$TOKEN" READER_PORT="$READER_PORT" CHROMIUM="$CHROMIUM" \
+    READER_SCREENSHOT="$shot" \
+    node --test --test-reporter=spec test/
+) || fail "reader page in the browser"
 
-# --- 4. distribution formats ---------------------------------------------------------------
+# --- 5. distribution formats ---------------------------------------------------------------
 step "distribution formats: feedparser, JSON Feed 1.1, xmllint + sitemap XSDs, PyLD"
 "$VENV/bin/python" "$ROOT/scripts/contract/distribution_check.py" "$BASE" "$WORK" ||
   fail "distribution formats (see above)"
 
-# --- 5. Schemathesis ---------------------------------------------------------------------
+# --- 6. Schemathesis ---------------------------------------------------------------------
 # Last, because it writes freely (creates and deletes users and keys). The admin's own account
 # is safe: the server refuses (409) to let admins delete, disable, demote or re-password
 # themselves, and /auth/password needs the current password.
