@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
-# The API contract, checked by tools we did not write (issue 7; docs/api-contract.md):
-#   1. Redocly CLI lints the spec the server serves (zero errors);
+# The API contract, checked by tools we did not write (issues 7 and 17; docs/api-contract.md):
+#   1. Redocly CLI lints the spec the server serves (`recommended-strict`, zero errors), and
+#      Spectral lints it with its `spectral:oas` ruleset (zero errors, zero warnings);
 #   2. a TypeScript client generated from that spec (openapi-typescript + openapi-fetch) is
 #      type-checked with tsc and run against the live server;
-#   3. the distribution formats (issue 16): feeds in feedparser, JSON Feed 1.1 rules, sitemaps
+#   3. a Python client generated from that spec by openapi-python-client (no warnings; config
+#      clients/python/config.yaml) runs a typed flow (clients/python/flow.py, mypy --strict);
+#   4. the reference reader page (examples/reader/) in Debian's Chromium, driven by
+#      playwright-core: read an article, post a comment, approve it, see it;
+#   5. the distribution formats (issue 16): feeds in feedparser, JSON Feed 1.1 rules, sitemaps
 #      against the committed XSDs with xmllint, structured_data expanded with PyLD
 #      (scripts/contract/distribution_check.py; docs/distribution.md);
-#   4. Schemathesis fuzzes every operation with all its checks on.
+#   6. Schemathesis fuzzes every operation with all its checks on.
 # It builds the debug binary, starts `masthead serve` on a free port with a temporary SQLite
 # database (loading `masthead demo` content when that subcommand exists), logs in as an admin,
-# runs the four checks and stops the server. Exits non-zero on any failure.
+# runs the checks and stops the server. Exits non-zero on any failure.
 #
 # Tools install on demand into $MASTHEAD_TOOLS_DIR (default ~/.cache/masthead-tools): a Python
-# venv with Schemathesis, feedparser and PyLD, and clients/typescript/node_modules from its package-lock.json.
-# Knobs: CONTRACT_MAX_EXAMPLES (default 25), CONTRACT_SEED (default fixed; "random" for a new
-# one), CONTRACT_KEEP=1 keeps the work directory (server log, spec, reports).
+# venv with Schemathesis, feedparser and PyLD, another with openapi-python-client and mypy
+# (clients/python/requirements.txt), clients/typescript/node_modules and
+# examples/reader/node_modules from their package-lock.json files (npm's cache in the tools
+# dir too), and Debian's `chromium` (apt-get, when it is missing and we are root).
+# Knobs: CONTRACT_PORT and CONTRACT_READER_PORT (default: free ports), CONTRACT_MAX_EXAMPLES (default 25), CONTRACT_SEED (default fixed; "random" for a new
+# one), CONTRACT_KEEP=1 keeps the work directory (server log, spec, reports, the generated
+# Python client, the reader page's screenshot), READER_SCREENSHOT=<path> also writes that
+# screenshot there (docs/reader-article.png is made so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -69,7 +79,35 @@ if [ "$(cat "$CLIENT/node_modules/.contract-lock-sha256" 2>/dev/null)" != "$lock
   (cd "$CLIENT" && npm ci --no-audit --no-fund --prefer-offline --cache "$TOOLS/npm-cache")
   echo "$lock_sum" > "$CLIENT/node_modules/.contract-lock-sha256"
 fi
-echo "node $(node --version), $(cd "$CLIENT" && node_modules/.bin/tsc --version), redocly $(cd "$CLIENT" && node_modules/.bin/redocly --version 2>/dev/null)"
+echo "node $(node --version), $(cd "$CLIENT" && node_modules/.bin/tsc --version), redocly $(cd "$CLIENT" && node_modules/.bin/redocly --version 2>/dev/null), spectral $(cd "$CLIENT" && node_modules/.bin/spectral --version 2>/dev/null)"
+
+PYCLIENT="$ROOT/clients/python"
+PYVENV="$TOOLS/pyclient-venv"
+py_sum=$(sha256sum "$PYCLIENT/requirements.txt" | cut -d' ' -f1)
+if [ "$(cat "$PYVENV/.requirements-sha256" 2>/dev/null)" != "$py_sum" ]; then
+  echo "installing openapi-python-client and mypy (clients/python/requirements.txt) into $PYVENV"
+  python3 -m venv "$PYVENV"
+  "$PYVENV/bin/pip" install --quiet --disable-pip-version-check -r "$PYCLIENT/requirements.txt"
+  echo "$py_sum" > "$PYVENV/.requirements-sha256"
+fi
+echo "$("$PYVENV/bin/openapi-python-client" --version), $("$PYVENV/bin/mypy" --version)"
+
+READER="$ROOT/examples/reader"
+reader_sum=$(sha256sum "$READER/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$READER/node_modules/.contract-lock-sha256" 2>/dev/null)" != "$reader_sum" ]; then
+  echo "installing examples/reader dependencies (npm ci: playwright-core, no browser download)"
+  (cd "$READER" && npm ci --no-audit --no-fund --prefer-offline --cache "$TOOLS/npm-cache")
+  echo "$reader_sum" > "$READER/node_modules/.contract-lock-sha256"
+fi
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium (apt-get) for the reader page's browser test"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  [ -x "$CHROMIUM" ] || fail "no browser at $CHROMIUM (Debian/Ubuntu: apt-get install chromium; or set CHROMIUM)"
+fi
+echo "$("$CHROMIUM" --version 2>/dev/null | head -n1)"
 
 # --- server ------------------------------------------------------------------------------
 step "build"
@@ -97,8 +135,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=${CONTRACT_PORT:-$(free_port)}
 BASE="http://127.0.0.1:$PORT"
+# The reader page is served from another origin (examples/reader/serve.mjs on this port): the
+# server's CORS allows exactly that origin, as a deployment allows its front end's.
+READER_PORT=${CONTRACT_READER_PORT:-$(free_port)}
 
 # The server runs in the work directory so no developer `.env` is read; every setting it uses
 # is given here.
@@ -112,7 +154,8 @@ export MASTHEAD_BOOTSTRAP_ADMIN_EMAIL="$ADMIN_EMAIL"
 export MASTHEAD_BOOTSTRAP_ADMIN_PASSWORD="$ADMIN_PASSWORD"
 export MASTHEAD_ACCESS_TOKEN_TTL_SECS=3600
 export MASTHEAD_ARGON2_MEMORY_KIB=4096
-unset MASTHEAD_CORS_ORIGINS MASTHEAD_RUN_MIGRATIONS MASTHEAD_STORAGE
+export MASTHEAD_CORS_ORIGINS="http://127.0.0.1:$READER_PORT"
+unset MASTHEAD_RUN_MIGRATIONS MASTHEAD_STORAGE
 
 step "database"
 (
@@ -147,9 +190,13 @@ curl -fsS "$BASE/openapi.json" -o "$WORK/openapi.json" || fail "GET /openapi.jso
 echo "logged in; spec has $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(len([m for m in p if m in ("get","put","post","patch","delete")]) for p in d["paths"].values()))' "$WORK/openapi.json") operations"
 
 # --- 1. lint -----------------------------------------------------------------------------
-step "Redocly lint (config: redocly.yaml)"
+step "Redocly lint (config: redocly.yaml, recommended-strict)"
 (cd "$ROOT" && "$CLIENT/node_modules/.bin/redocly" lint --config redocly.yaml --format stylish "$WORK/openapi.json") ||
   fail "Redocly lint"
+
+step "Spectral lint (config: .spectral.yaml, spectral:oas): no errors, no warnings"
+(cd "$ROOT" && "$CLIENT/node_modules/.bin/spectral" lint --ruleset .spectral.yaml --fail-severity warn \
+  --format text "$WORK/openapi.json") || fail "Spectral lint (see docs/api-contract.md)"
 
 # --- 2. typed client ---------------------------------------------------------------------
 step "TypeScript client: generate, type-check, run"
@@ -160,12 +207,43 @@ step "TypeScript client: generate, type-check, run"
   MASTHEAD_URL="$BASE" MASTHEAD_EMAIL="$ADMIN_EMAIL" MASTHEAD_PASSWORD="$ADMIN_PASSWORD" node dist/client.js
 ) || fail "TypeScript client"
 
-# --- 3. distribution formats ---------------------------------------------------------------
+step "Python client: openapi-python-client (no warnings), mypy --strict, run"
+(
+  cd "$WORK"
+  rm -rf python-client
+  mkdir python-client
+  # The generator runs `ruff` on what it wrote: it must be on PATH (it is in the venv).
+  PATH="$PYVENV/bin:$PATH" "$PYVENV/bin/openapi-python-client" generate --path "$WORK/openapi.json" \
+    --config "$PYCLIENT/config.yaml" --meta none --output-path python-client/masthead_client \
+    >python-client/generate.log 2>&1 || { cat python-client/generate.log; exit 1; }
+  cat python-client/generate.log
+  if grep -qiE 'warning|error|cannot|unsupported|not in PATH' python-client/generate.log; then
+    echo "openapi-python-client warned (above): the spec or clients/python/config.yaml needs fixing" >&2
+    exit 1
+  fi
+  cp "$PYCLIENT/flow.py" python-client/
+  cd python-client
+  "$PYVENV/bin/mypy" --strict --config-file "$PYCLIENT/mypy.ini" --no-incremental flow.py
+  MASTHEAD_URL="$BASE" MASTHEAD_EMAIL="$ADMIN_EMAIL" MASTHEAD_PASSWORD="$ADMIN_PASSWORD" \
+    "$PYVENV/bin/python" flow.py
+) || fail "Python client"
+
+step "reader page in Chromium (examples/reader, playwright-core)"
+shot="${READER_SCREENSHOT:-$WORK/reader-article.png}"
+case "$shot" in /*) ;; *) shot="$ROOT/$shot" ;; esac
+(
+  cd "$READER"
+  MASTHEAD_URL="$BASE" MASTHEAD_TOKEN="$TOKEN" READER_PORT="$READER_PORT" CHROMIUM="$CHROMIUM" \
+    READER_SCREENSHOT="$shot" \
+    node --test --test-reporter=spec test/
+) || fail "reader page in the browser"
+
+# --- 5. distribution formats ---------------------------------------------------------------
 step "distribution formats: feedparser, JSON Feed 1.1, xmllint + sitemap XSDs, PyLD"
 "$VENV/bin/python" "$ROOT/scripts/contract/distribution_check.py" "$BASE" "$WORK" ||
   fail "distribution formats (see above)"
 
-# --- 4. Schemathesis ---------------------------------------------------------------------
+# --- 6. Schemathesis ---------------------------------------------------------------------
 # Last, because it writes freely (creates and deletes users and keys). The admin's own account
 # is safe: the server refuses (409) to let admins delete, disable, demote or re-password
 # themselves, and /auth/password needs the current password.

@@ -3,7 +3,7 @@
 //! [`StandardResponses`] then documents the error answers every route shares.
 
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ContentBuilder, HeaderBuilder, Ref, RefOr, Response, ResponseBuilder, Type, schema::ObjectBuilder,
 };
@@ -19,7 +19,8 @@ use crate::error::{FieldError, Problem};
 serves published articles, images, tags and approved comments without authentication; the \
 editorial API (`/api/v1/admin/…`) needs a Bearer JWT or API key. Errors are RFC 9457 \
 `application/problem+json`.",
-        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
+        contact(name = "Masthead maintainers")
     ),
     servers((url = "/", description = "The server that serves this document")),
     components(schemas(Problem, FieldError)),
@@ -64,6 +65,8 @@ impl Modify for SecuritySchemes {
 /// - a query parameter: 400 (the `QueryConfig` error handler, bad `limit`/`cursor`);
 /// - a path parameter: 404 (the `PathConfig` error handler, or nothing under that id) and 400
 ///   (NUL, `%00`, refused before routing);
+/// - any operation: 414 (a URI over `MASTHEAD_MAX_URI_BYTES`, refused before routing), so
+///   every operation, the health probes too, documents the 4xx it can really get;
 /// - a security requirement: 401 (missing, invalid or expired credentials) and, above the
 ///   lowest role, 403 (role too low), raised by the `Auth<…>` extractor.
 ///
@@ -73,6 +76,16 @@ impl Modify for SecuritySchemes {
 /// an explicit empty requirement (`security: []`); an admin operation without one is left
 /// undefined, so the Redocly lint (`security-defined`) and the contract test fail on it.
 /// A status the handler already documents keeps the handler's description.
+///
+/// It also says things the way generators and linters expect them:
+///
+/// - the role an operation needs is the `x-required-role` extension and a line of its
+///   description, and its security requirement is `bearerAuth: []`: the handlers write
+///   `security(("bearerAuth" = ["editor"]))`, but OAuth-style scopes on an HTTP bearer scheme
+///   are a lint warning in Spectral and Redocly and mean nothing to generated clients;
+/// - parameters are never `null` (a header, query or path value is text on the wire), and a
+///   free-text query or path parameter excludes NUL (`pattern: ^[^\u0000]*$`), which
+///   `refuse_bad_uris` answers with 400 before routing.
 ///
 /// It runs on the finished document (see `startup::openapi`), because `utoipa-actix-web` adds
 /// the paths after `ApiDoc`'s own modifiers have run.
@@ -102,10 +115,13 @@ impl Modify for StandardResponses {
                     operation.security = Some(Vec::new());
                 }
                 document_standard_errors(operation, has_path_params);
+                state_required_role(operation);
+                parameters_as_sent(operation);
                 if path.starts_with("/api/v1/") {
                     document_busy(operation);
                 }
                 describe_undescribed(operation);
+                describe_operation(operation);
                 if no_store {
                     document_no_store(operation);
                 }
@@ -152,6 +168,11 @@ fn document_standard_errors(operation: &mut Operation, has_path_params: bool) {
             "The form is well-formed but invalid; `errors` names each field",
         );
     }
+    add_problem(
+        operation,
+        414,
+        "The URI (path and query) is longer than `MASTHEAD_MAX_URI_BYTES` (8 KiB by default)",
+    );
     let has_query = operation
         .parameters
         .iter()
@@ -231,6 +252,19 @@ fn document_no_store(operation: &mut Operation) {
     }
 }
 
+/// An operation documented by a one-line doc comment has a summary only (utoipa puts the first
+/// line there and the rest in the description): the summary is its description too, so every
+/// operation has one (Spectral's `operation-description`; docs UIs show one or the other).
+fn describe_operation(operation: &mut Operation) {
+    if operation
+        .description
+        .as_deref()
+        .is_none_or(|d| d.trim().is_empty())
+    {
+        operation.description = operation.summary.clone();
+    }
+}
+
 /// A response documented without a description gets its status's reason phrase (`Created`,
 /// `Unauthorized`…): the description is required by OpenAPI and shown by every docs UI.
 fn describe_undescribed(operation: &mut Operation) {
@@ -248,6 +282,68 @@ fn describe_undescribed(operation: &mut Operation) {
         }
     }
 }
+
+/// Moves the role out of the security requirement (`bearerAuth: [editor]` becomes
+/// `bearerAuth: []`) into `x-required-role: editor` and the description. Runs after
+/// [`document_standard_errors`], which reads the role from the requirement.
+fn state_required_role(operation: &mut Operation) {
+    let Some(roles) = required_roles(operation) else {
+        return;
+    };
+    let Some(role) = roles.first().cloned() else {
+        return;
+    };
+    operation.security = Some(vec![SecurityRequirement::new("bearerAuth", Vec::<String>::new())]);
+    operation
+        .extensions
+        .get_or_insert_with(Default::default)
+        .insert("x-required-role".into(), serde_json::Value::String(role.clone()));
+    let line = if role == "admin" {
+        "Needs the `admin` role (`x-required-role`).".to_owned()
+    } else {
+        format!(
+            "Needs the `{role}` role or a higher one (`x-required-role`; roles from lowest: \
+contributor, author, editor, admin)."
+        )
+    };
+    operation.description = Some(match operation.description.take() {
+        Some(text) if !text.trim().is_empty() => format!("{text}\n\n{line}"),
+        _ => line,
+    });
+}
+
+/// A parameter's value is text on the wire: never `null` (utoipa types an `Option<T>`
+/// parameter `[T, null]`, and generated clients then accept `None` and send the text "None" or
+/// crash), and never NUL in a query or path (`refuse_bad_uris` answers 400): a free-text one
+/// (no pattern, enum or format of its own) gets a pattern excluding it, so a schema-valid value
+/// is one the server takes.
+fn parameters_as_sent(operation: &mut Operation) {
+    use utoipa::openapi::schema::{Schema, SchemaType};
+    for parameter in operation.parameters.iter_mut().flatten() {
+        let in_url = matches!(parameter.parameter_in, ParameterIn::Query | ParameterIn::Path);
+        let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut() else {
+            continue;
+        };
+        if let SchemaType::Array(types) = &schema.schema_type {
+            let kept: Vec<Type> = types.iter().filter(|t| **t != Type::Null).cloned().collect();
+            if kept.len() == 1 {
+                schema.schema_type = SchemaType::Type(kept[0].clone());
+            } else {
+                schema.schema_type = SchemaType::Array(kept);
+            }
+        }
+        let free_text = schema.schema_type == SchemaType::Type(Type::String)
+            && schema.pattern.is_none()
+            && schema.enum_values.is_none()
+            && schema.format.is_none();
+        if in_url && free_text {
+            schema.pattern = Some(NO_NUL.to_owned());
+        }
+    }
+}
+
+/// Any text without NUL (an ECMA-262 and Python regular expression).
+const NO_NUL: &str = r"^[^\u0000]*$";
 
 /// The roles named by the operation's security requirements; `None` when it needs none.
 fn required_roles(operation: &Operation) -> Option<Vec<String>> {

@@ -187,12 +187,12 @@ def _drop(container: MutableMapping, names: set[str]) -> None:
         del container[key]
 
 
-def _solve(question: str) -> str:
+def _solve(question: str) -> int:
     match = re.fullmatch(r"\s*(-?\d+)\s*([+-])\s*(-?\d+)\s*=\s*\?\s*", question)
     if not match:
         raise ValueError(f"cannot solve challenge {question!r}")
     a, op, b = int(match[1]), match[2], int(match[3])
-    return str(a + b if op == "+" else a - b)
+    return a + b if op == "+" else a - b
 
 
 def _ensure_body(article_id: str) -> None:
@@ -264,9 +264,14 @@ def _adjust(case):
         case.body = {**case.body, "file": _png(random.randrange(256))}
     if op == RENDITION and isinstance(case.query, MutableMapping):
         query = dict(case.query)
-        if query.get("w") not in WIDTHS:
+        # `w` may be left out (the widest width, or the widest that `h` is a height of);
+        # every height of the enum is a height of some default width.
+        if "w" in query and query["w"] not in WIDTHS:
             query["w"] = WIDTHS[hash(str(query.get("w"))) % len(WIDTHS)]
-        heights = [round(query["w"] * rh / rw) for rw, rh in RATIOS]
+        if "w" in query:
+            heights = [round(query["w"] * rh / rw) for rw, rh in RATIOS]
+        else:
+            heights = sorted({round(w * rh / rw) for w in WIDTHS for rw, rh in RATIOS})
         if "h" in query and query["h"] not in heights:
             query["h"] = heights[hash(str(query["h"])) % len(heights)]
         case.query = query

@@ -69,28 +69,38 @@ impl Status {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Block {
     /// A paragraph of inline text (bold, italic and links only).
+    #[schema(title = "ParagraphBlock")]
     Paragraph {
+        /// Inline HTML: only `<b>`, `<strong>`, `<i>`, `<em>` and `<a href>` are kept. It comes
+        /// back sanitised and HTML-escaped (`&` as `&amp;`, `<` as `&lt;`): insert it as HTML,
+        /// do not escape it again.
         #[schema(
             pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
         )]
         text: String,
     },
     /// A subheading, level 2–4.
+    #[schema(title = "HeadingBlock")]
     Heading {
         #[schema(minimum = 2, maximum = 4)]
         level: u8,
+        /// Inline HTML: only `<b>`, `<strong>`, `<i>`, `<em>` and `<a href>` are kept. It comes
+        /// back sanitised and HTML-escaped (`&` as `&amp;`, `<` as `&lt;`): insert it as HTML,
+        /// do not escape it again.
         #[schema(
             pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
         )]
         text: String,
     },
     /// An image; `caption` overrides the image's default caption.
+    #[schema(title = "ImageBlock")]
     Image {
         #[schema(
             max_length = 100,
             pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
         )]
         image_id: String,
+        /// Inline HTML like a paragraph's `text`, returned sanitised and HTML-escaped.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         caption: Option<String>,
         /// The expanded image (read-only; filled in responses). Its `caption` is the caption to
@@ -104,15 +114,21 @@ pub enum Block {
         withdrawn: bool,
     },
     /// A pull quote.
+    #[schema(title = "QuoteBlock")]
     Quote {
+        /// Inline HTML: only `<b>`, `<strong>`, `<i>`, `<em>` and `<a href>` are kept. It comes
+        /// back sanitised and HTML-escaped (`&` as `&amp;`, `<` as `&lt;`): insert it as HTML,
+        /// do not escape it again.
         #[schema(
             pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
         )]
         text: String,
+        /// Plain text (markup is removed and entities decoded): escape it when rendering.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         attribution: Option<String>,
     },
     /// An embedded resource (video, post…), by URL.
+    #[schema(title = "EmbedBlock")]
     Embed {
         #[schema(
             pattern = r"^https?://[A-Za-z0-9.-]+(:0*([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])?)?([/?#][!-~]*)?$"
@@ -122,14 +138,17 @@ pub enum Block {
         provider: Option<String>,
     },
     /// A bulleted or numbered list of inline-text items.
+    #[schema(title = "ListBlock")]
     List {
         /// Numbered (default false: bulleted).
         #[serde(default)]
         ordered: bool,
+        /// Each item is inline HTML like a paragraph's `text`, returned sanitised and HTML-escaped.
         #[schema(value_type = Vec<InlineText>, min_items = 1, max_items = 500)]
         items: Vec<String>,
     },
     /// A horizontal rule.
+    #[schema(title = "DividerBlock")]
     Divider {},
 }
 

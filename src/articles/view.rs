@@ -102,8 +102,8 @@ pub struct ArticleDto {
     /// `<aside class="corrections">`. They are never edited or removed.
     pub corrections: Vec<Correction>,
     pub seo: SeoDto,
-    /// Public article only: its schema.org `NewsArticle` JSON-LD, ready for a
-    /// `<script type="application/ld+json">` (PRODUCT.md §11; built by `feeds::jsonld`).
+    /// Public article only: its schema.org `NewsArticle` JSON-LD, ready for a script element
+    /// of type `application/ld+json` (PRODUCT.md §11; built by `feeds::jsonld`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub structured_data: Option<Value>,

@@ -23,8 +23,9 @@ use crate::time::{naive, utc};
 pub struct Challenge {
     /// Send back as `challenge_token`.
     pub token: String,
-    /// Show to the reader; send their answer as `challenge_answer`.
-    #[schema(example = "3 + 9 = ?")]
+    /// Show to the reader; send their answer as `challenge_answer`. A sum or a difference of
+    /// two small whole numbers, `a + b = ?` or `a - b = ?`; the answer is never negative.
+    #[schema(examples("3 + 9 = ?", "11 - 4 = ?"))]
     pub question: String,
     pub expires_at: DateTime<Utc>,
 }
@@ -52,8 +53,9 @@ pub struct PostComment {
     /// Reply to this comment (same article, at most 3 levels deep).
     pub parent_id: Option<String>,
     pub challenge_token: String,
-    /// The answer to the challenge's question, e.g. `12` (a number or a string).
-    #[schema(value_type = String, example = "12")]
+    /// The answer to the challenge's question as a whole number, e.g. `12` for "3 + 9 = ?" or
+    /// `7` for "11 - 4 = ?". (A string of digits, `"12"`, is accepted too.)
+    #[schema(value_type = i32, minimum = 0, example = 12)]
     pub challenge_answer: serde_json::Value,
     /// Leave empty: a field hidden from people, filled in by bots.
     #[serde(default)]

@@ -31,7 +31,9 @@ use crate::images::rights::{max_age_until_withdrawn, withdrawn_problem};
 
 /// The multipart form of an upload (documentation of the request body). Text fields may not
 /// hold control characters other than line feeds. A metadata field left out is read from the
-/// file's embedded XMP/IPTC (PRODUCT.md §3a); a field sent empty means "none".
+/// file's embedded XMP/IPTC (PRODUCT.md §3a); a field sent empty means "none" (the image then
+/// has no such value: `null` in responses). A form cannot carry `null`, so no field is
+/// nullable here: leave a field out, or send it empty.
 #[derive(ToSchema, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
@@ -40,39 +42,41 @@ pub struct ImageUpload {
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
     /// Caption shown under the image (at most 2000 characters).
-    #[schema(max_length = 2000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    #[schema(value_type = String, required = false, max_length = 2000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     caption: Option<String>,
     /// Credit as printed, e.g. "Saul Loeb/AFP" (at most 200 characters).
-    #[schema(max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    #[schema(value_type = String, required = false, max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     credit: Option<String>,
     /// Source agency, e.g. "AFP" (at most 200 characters).
-    #[schema(max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    #[schema(value_type = String, required = false, max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     source: Option<String>,
     /// Text alternative for screen readers (at most 1000 characters).
-    #[schema(max_length = 1000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    #[schema(value_type = String, required = false, max_length = 1000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     alt_text: Option<String>,
     /// Copyright notice (at most 300 characters).
-    #[schema(max_length = 300, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    #[schema(value_type = String, required = false, max_length = 300, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     copyright: Option<String>,
     /// The photographer, e.g. "Saul Loeb" (at most 200 characters).
-    #[schema(max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    #[schema(value_type = String, required = false, max_length = 200, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     creator: Option<String>,
     /// Licence terms (at most 1000 characters).
-    #[schema(max_length = 1000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
+    #[schema(value_type = String, required = false, max_length = 1000, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     usage_terms: Option<String>,
     /// An IPTC NewsCodes digital source type URI
     /// (`http://cv.iptc.org/newscodes/digitalsourcetype/<code>`); anything else is a 422.
     #[schema(
+        value_type = String,
+        required = false,
         max_length = 200,
         pattern = r"^(https?://cv\.iptc\.org/newscodes/digitalsourcetype/(digitalCapture|computationalCapture|negativeFilm|positiveFilm|print|humanEdits|compositeWithTrainedAlgorithmicMedia|algorithmicallyEnhanced|digitalCreation|dataDrivenMedia|trainedAlgorithmicMedia|algorithmicMedia|screenCapture|virtualRecording|composite|compositeCapture|compositeSynthetic|minorHumanEdits|digitalArt|softwareImage))?$",
         example = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
     )]
     digital_source_type: Option<String>,
     /// When the picture was taken (RFC 3339).
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(value_type = String, format = DateTime, required = false)]
     taken_at: Option<String>,
     /// When the licence ends (RFC 3339); a time already past stores the image withdrawn.
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(value_type = String, format = DateTime, required = false)]
     rights_expire_at: Option<String>,
     /// Focal point, 0–1 from the left (default 0.5 when the field is left out).
     #[schema(value_type = f64, required = false, minimum = 0.0, maximum = 1.0)]

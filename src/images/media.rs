@@ -159,9 +159,10 @@ impl utoipa::ToSchema for DefaultHeights {}
 #[into_params(parameter_in = Query)]
 pub struct RenditionQuery {
     /// Width in pixels, one of `MASTHEAD_IMAGE_WIDTHS` (default 320, 640, 960, 1280, 1920).
-    /// Required: the original is at `/media/{id}/original`.
-    #[param(value_type = DefaultWidths, inline, example = 640)]
-    pub w: u32,
+    /// Left out: with `h`, the widest width that `h` is a height of (`?h=360` is 640×360);
+    /// without `h`, the widest width. The original is at `/media/{id}/original`.
+    #[param(value_type = Option<DefaultWidths>, inline, example = 640)]
+    pub w: Option<u32>,
     /// Height in pixels, `w` times one of the ratios of `MASTHEAD_IMAGE_RATIOS` (default 16:9
     /// and 1:1): with w=640, h=360 or h=640. Any other pair is a 400.
     #[param(value_type = Option<DefaultHeights>, inline, example = 360)]
@@ -206,7 +207,27 @@ impl RenditionQuery {
     /// Checks the sizes against the allowed set (400 otherwise).
     pub fn spec(&self, settings: &Settings, kind: ImageKind) -> Result<RenditionSpec, ApiError> {
         let allowed = |list: &[u32]| list.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
-        let w = self.w;
+        let w = match (self.w, self.h) {
+            (Some(w), _) => w,
+            (None, Some(h)) => settings
+                .image_widths
+                .iter()
+                .copied()
+                .filter(|&w| heights_for(settings, w).contains(&h))
+                .max()
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "h={h} is not the height of any available width; give w, one of {}",
+                        allowed(&settings.image_widths)
+                    ))
+                })?,
+            (None, None) => settings
+                .image_widths
+                .iter()
+                .copied()
+                .max()
+                .ok_or_else(|| ApiError::BadRequest("No rendition widths are configured".into()))?,
+        };
         if !settings.image_widths.contains(&w) {
             return Err(ApiError::BadRequest(format!(
                 "w={w} is not an available width; use one of {}",

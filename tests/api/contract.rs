@@ -67,6 +67,79 @@ fn every_operation_documents_the_errors_shared_machinery_can_raise() {
     );
 }
 
+/// What generated clients and linters need from the spec (issue 17): roles as `x-required-role`
+/// (not as scopes of a bearer scheme), no nullable parameter, no free-text query or path
+/// parameter that would let NUL through (the server answers 400 before routing), a 4xx and a
+/// description on every operation, and titled `Block` variants so generators name them.
+#[test]
+fn the_spec_says_things_the_way_generators_and_linters_expect() {
+    let spec = serde_json::to_value(masthead::startup::openapi()).unwrap();
+    let roles = ["contributor", "author", "editor", "admin"];
+    let mut wrong = Vec::new();
+    for (path, method, op) in operations(&spec) {
+        let name = format!("{} {path}", method.to_uppercase());
+        if let Some(requirements) = op["security"].as_array().filter(|r| !r.is_empty()) {
+            if requirements != &vec![json!({"bearerAuth": []})] {
+                wrong.push(format!(
+                    "{name}: security is {requirements:?}, not bearerAuth: []"
+                ));
+            }
+            let role = op["x-required-role"].as_str().unwrap_or_default();
+            if !roles.contains(&role) {
+                wrong.push(format!("{name}: x-required-role is {:?}", op["x-required-role"]));
+            }
+            if !op["description"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(&format!("`{role}`"))
+            {
+                wrong.push(format!("{name}: the description does not name the role"));
+            }
+        }
+        if op["description"].as_str().unwrap_or_default().trim().is_empty() {
+            wrong.push(format!("{name}: no description"));
+        }
+        let responses = op["responses"].as_object().unwrap();
+        if !responses.keys().any(|status| status.starts_with('4')) {
+            wrong.push(format!("{name}: no 4xx response"));
+        }
+        for parameter in op["parameters"].as_array().into_iter().flatten() {
+            let schema = &parameter["schema"];
+            let pname = format!("{name} {} parameter {}", parameter["in"], parameter["name"]);
+            if schema["type"].is_array() || schema.to_string().contains("\"null\"") {
+                wrong.push(format!("{pname}: nullable ({schema})"));
+            }
+            let in_url = parameter["in"] == "query" || parameter["in"] == "path";
+            let free_text =
+                schema["type"] == "string" && schema.get("enum").is_none() && schema.get("format").is_none();
+            if in_url && free_text && schema.get("pattern").is_none() {
+                wrong.push(format!("{pname}: free text without a pattern excluding NUL"));
+            }
+        }
+    }
+    for variant in spec["components"]["schemas"]["Block"]["oneOf"]
+        .as_array()
+        .unwrap()
+    {
+        if variant["title"].as_str().is_none_or(|t| !t.ends_with("Block")) {
+            wrong.push(format!("Block variant without a title: {variant}"));
+        }
+    }
+    let answer = &spec["components"]["schemas"]["PostComment"]["properties"]["challenge_answer"];
+    if answer["type"] != "integer" {
+        wrong.push(format!(
+            "challenge_answer is not an integer, as the README sends it: {answer}"
+        ));
+    }
+    let question = spec["components"]["schemas"]["Challenge"]["properties"]["question"].to_string();
+    if !(question.contains(" + ") && question.contains(" - ")) {
+        wrong.push(format!(
+            "the challenge's question shows only one operation: {question}"
+        ));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 #[test]
 fn every_error_response_is_a_described_problem_json() {
     let spec = serde_json::to_value(masthead::startup::openapi()).unwrap();

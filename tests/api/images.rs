@@ -645,9 +645,8 @@ async fn unknown_rendition_sizes_and_parameters_are_400() {
         "w=640&h=1",
         "w=640&h=480",
         "w=640&h=180",
-        "h=360",
         "h=99999",
-        "",
+        "h=361",
         "w=abc",
         "w=640&fit=stretch",
         "w=640&format=bmp",
@@ -655,6 +654,50 @@ async fn unknown_rendition_sizes_and_parameters_are_400() {
     ] {
         app.get(&format!("/media/{id}?{query}")).await.assert_problem(400);
     }
+}
+
+/// `w` is optional (issue 17): `?h=` alone picks the widest width that `h` is a height of, and
+/// no size at all the widest width; the spec says so and lists the widths as an enum.
+#[actix_web::test]
+async fn a_rendition_without_w_takes_the_width_from_h_or_the_widest() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("author").await;
+    let image = upload_ok(&app, &token, &jpeg(2400, 1600, 3)).await;
+    let id = image["id"].as_str().unwrap();
+
+    let by_height = app.get(&format!("/media/{id}?h=360")).await;
+    by_height.assert_status(200);
+    let decoded = image::load_from_memory(&by_height.body).unwrap();
+    assert_eq!(
+        (decoded.width(), decoded.height()),
+        (640, 360),
+        "h=360 is 640×360 (16:9)"
+    );
+    let same = app.get(&format!("/media/{id}?w=640&h=360")).await;
+    assert_eq!(
+        by_height.header("etag"),
+        same.header("etag"),
+        "the same rendition"
+    );
+
+    // 640 is the height of 640 (1:1) and of no wider width at 16:9 in the default set.
+    let square = app.get(&format!("/media/{id}?h=640&fit=cover")).await;
+    square.assert_status(200);
+    let decoded = image::load_from_memory(&square.body).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (640, 640));
+
+    let widest = app.get(&format!("/media/{id}")).await;
+    widest.assert_status(200);
+    let decoded = image::load_from_memory(&widest.body).unwrap();
+    assert_eq!(decoded.width(), 1920, "no size: the widest width");
+
+    let spec = app.get("/openapi.json").await.json();
+    let params = spec["paths"]["/media/{id}"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let w = params.iter().find(|p| p["name"] == "w").unwrap();
+    assert_eq!(w["required"], false, "{w}");
+    assert_eq!(w["schema"]["enum"], json!([320, 640, 960, 1280, 1920]), "{w}");
 }
 
 #[actix_web::test]

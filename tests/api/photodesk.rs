@@ -172,6 +172,53 @@ async fn png_itxt_and_webp_xmp_are_read() {
     );
 }
 
+/// A form cannot carry null (issue 17): the spec types every metadata field as a plain string
+/// that may be left out, and a field sent empty is stored as no value (null in responses), never
+/// as the text a client might make of its null ("None", "null").
+#[actix_web::test]
+async fn upload_fields_sent_empty_are_absent_and_the_form_has_no_nullable_field() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("author").await;
+    let texts = [
+        "caption",
+        "credit",
+        "source",
+        "alt_text",
+        "copyright",
+        "creator",
+        "usage_terms",
+        "digital_source_type",
+    ];
+    let mut fields: Vec<(&str, &str)> = texts.iter().map(|name| (*name, "")).collect();
+    fields.extend([("taken_at", ""), ("rights_expire_at", "")]);
+    let image = uploaded(&app, &token, "both.jpg", BOTH_JPG, &fields).await;
+    let id = image["id"].as_str().unwrap();
+    let read = app
+        .request(
+            actix_web::http::Method::GET,
+            &format!("/api/v1/admin/images/{id}"),
+        )
+        .bearer(&token)
+        .send()
+        .await;
+    read.assert_status(200);
+    for answer in [&image, &read.json()] {
+        for name in texts.iter().chain(&["taken_at", "rights_expire_at"]) {
+            assert!(answer[*name].is_null(), "{name} sent empty is absent: {answer}");
+        }
+    }
+
+    let spec = app.get("/openapi.json").await.json();
+    let form = &spec["components"]["schemas"]["ImageUpload"];
+    assert_eq!(form["required"], json!(["file"]), "only the file is required");
+    for (name, property) in form["properties"].as_object().unwrap() {
+        assert!(
+            property["type"].is_string(),
+            "{name} is a single type, never nullable: {property}"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn a_form_field_wins_over_the_file_and_an_empty_one_means_none() {
     let app = TestApp::spawn().await;
