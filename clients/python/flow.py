@@ -38,6 +38,7 @@ from masthead_client.models import (
     ImageDto,
     ImageUpload,
     LoginRequest,
+    PublishInput,
     Moderate,
     ModeratedComment,
     NewArticle,
@@ -139,7 +140,9 @@ def main() -> None:
     if not etag:
         fail("create answered without an ETag")
     published = ok(
-        publish_article.sync_detailed(article.id, client=admin, if_match=etag), ArticleDto, "publish with If-Match"
+        publish_article.sync_detailed(article.id, client=admin, body=PublishInput(), if_match=etag),
+        ArticleDto,
+        "publish with If-Match",
     )
     print(f"published {published.slug}")
 

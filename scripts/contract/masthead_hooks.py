@@ -35,6 +35,12 @@ may answer with is still documented in the spec. Each rule is listed in docs/api
    small PNG. Rendition sizes come from a configured set (documented 400 otherwise): positive
    rendition requests use the default widths, and heights of the default ratios for that width.
 
+7. Newsroom times (PRODUCT.md §10; documented 409/422 otherwise): positive article writes move
+   `embargo_until` into the past (a future embargo makes every later publish of that article a
+   409 and an earlier schedule a 422) and `unpublish_at` to the last second of year 9999 (it
+   must come after the publication); a positive publish moves `published_at` (a backdate) into
+   the past.
+
 The base URL and the admin token come from MASTHEAD_CONTRACT_URL / MASTHEAD_CONTRACT_TOKEN, set by
 scripts/contract-check.sh. Without them rules 3-6 are skipped.
 """
@@ -60,6 +66,9 @@ OPAQUE_QUERY = {"cursor"}
 OPAQUE_HEADERS = {"if-match"}
 # Body fields that must be a time in the future. Add a field here when a new route has one.
 FUTURE_FIELDS = {"expires_at"}
+# Rule 7: article times with an order to keep.
+PUBLISH = ("POST", "/api/v1/admin/articles/{id}/publish")
+LAST_SECOND = "9999-12-31T23:59:59Z"
 
 BASE = os.environ.get("MASTHEAD_CONTRACT_URL", "").rstrip("/")
 TOKEN = os.environ.get("MASTHEAD_CONTRACT_TOKEN", "")
@@ -247,6 +256,17 @@ def _adjust(case):
                     case.body = {**case.body, field: later.strftime("%Y-%m-%dT%H:%M:%SZ")}
     if not (BASE and TOKEN):
         return case
+    # 7. Newsroom times.
+    if op in ARTICLE_WRITES and isinstance(case.body, dict):
+        body = dict(case.body)
+        if isinstance(body.get("embargo_until"), str):
+            yesterday = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+            body["embargo_until"] = yesterday.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if isinstance(body.get("unpublish_at"), str):
+            body["unpublish_at"] = LAST_SECOND
+        case.body = body
+    if op == PUBLISH and isinstance(case.body, dict) and isinstance(case.body.get("published_at"), str):
+        case.body = {**case.body, "published_at": "2019-05-01T08:00:00Z"}
     # 3. References that must exist.
     if op in ARTICLE_WRITES and isinstance(case.body, dict):
         body = dict(case.body)

@@ -261,10 +261,10 @@ pub fn publish(
 }
 
 /// Public from `at` (worked out at read time; a past time publishes at once), never before
-/// the embargo ends.
-pub fn schedule(s: &mut Snapshot, at: NaiveDateTime) -> Result<(), ArticleError> {
+/// an embargo still in force (`now` is before its end) ends.
+pub fn schedule(s: &mut Snapshot, at: NaiveDateTime, now: NaiveDateTime) -> Result<(), ArticleError> {
     require_body(s)?;
-    if let Some(end) = s.embargo_until.filter(|end| at < *end) {
+    if let Some(end) = s.embargo_until.filter(|end| at < *end && now < *end) {
         return Err(ArticleError::invalid(
             "publish_at",
             &format!(
@@ -545,8 +545,11 @@ mod tests {
             publish(&mut s, &draft, &ed, None, at),
             Err(ArticleError::Embargoed(_))
         ));
-        assert!(matches!(schedule(&mut s, at), Err(ArticleError::Invalid(_))));
-        schedule(&mut s, at + hour).unwrap();
+        assert!(matches!(schedule(&mut s, at, at), Err(ArticleError::Invalid(_))));
+        schedule(&mut s, at + hour, at).unwrap();
+        // Once the embargo has passed, any time will do.
+        schedule(&mut s, at, at + hour * 2).unwrap();
+        schedule(&mut s, at + hour, at).unwrap();
         s.unpublish_at = Some(at);
         assert!(check_times(&s).is_err());
         s.unpublish_at = Some(at + hour * 2);

@@ -332,7 +332,7 @@ pub async fn delete_article(
         ("id" = String, Path, description = "Article id"),
         ("If-Match" = Option<String>, Header, description = "The article's ETag; stale → 412")
     ),
-    request_body(content = Option<PublishInput>, description = "Optional: `published_at` backdates the publication (editors and admins)"),
+    request_body(content = PublishInput, description = "`{}` publishes now; `published_at` backdates the publication (editors and admins). The server also takes an empty body as `{}`."),
     responses(
         (status = 200, body = ArticleDto, headers(("ETag" = String, description = "The new version's tag"))),
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -463,7 +463,7 @@ pub async fn schedule_article(
         id.into_inner(),
         auth.principal.clone(),
         domain::may_publish,
-        move |_, _, s| domain::schedule(s, at),
+        move |_, _, s| domain::schedule(s, at, now()),
     )
     .await
 }

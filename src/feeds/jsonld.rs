@@ -96,7 +96,19 @@ pub fn news_article(article: &ArticleDto, site: &Site) -> Value {
     if let Some(dateline) = &article.dateline {
         out["dateline"] = dateline.clone().into();
     }
-    // Corrections (issue #15) add `correction: [{"@type": "CorrectionComment", "text",
-    // "datePublished"}]` here, oldest first, when public articles carry them.
+    if !article.corrections.is_empty() {
+        out["correction"] = article
+            .corrections
+            .iter()
+            .map(|c| {
+                json!({
+                    "@type": "CorrectionComment",
+                    "text": c.text,
+                    "datePublished": c.published_at,
+                })
+            })
+            .collect::<Vec<_>>()
+            .into();
+    }
     out
 }

@@ -30,8 +30,9 @@ pub const MIN_EXPIRES_IN: i64 = 60;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct NewPreviewLink {
     /// Seconds until the link stops working: 60–604,800 (a week); default 86,400 (a day).
-    #[schema(minimum = 60, maximum = 604800, example = 86400)]
-    pub expires_in: Option<i64>,
+    /// Read as a JSON number, so `3600.0` is 3600 as JSON Schema says; a fraction is 422.
+    #[schema(value_type = Option<i64>, minimum = 60, maximum = 604800, example = 86400)]
+    pub expires_in: Option<f64>,
 }
 
 /// A link as made: the token is shown this once (only its hash is kept).
@@ -99,13 +100,20 @@ pub async fn create_preview_link(
     id: web::Path<String>,
     body: web::Json<NewPreviewLink>,
 ) -> Result<HttpResponse, ApiError> {
-    let expires_in = body.expires_in.unwrap_or(DEFAULT_EXPIRES_IN);
-    if !(MIN_EXPIRES_IN..=MAX_EXPIRES_IN).contains(&expires_in) {
-        return Err(ApiError::invalid(
-            "expires_in",
-            format!("must be {MIN_EXPIRES_IN}–{MAX_EXPIRES_IN} seconds"),
-        ));
-    }
+    let expires_in = match body.expires_in {
+        None => DEFAULT_EXPIRES_IN,
+        Some(secs)
+            if secs.fract() == 0.0 && (MIN_EXPIRES_IN as f64..=MAX_EXPIRES_IN as f64).contains(&secs) =>
+        {
+            secs as i64
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "expires_in",
+                format!("must be a whole number of seconds, {MIN_EXPIRES_IN}–{MAX_EXPIRES_IN}"),
+            ));
+        }
+    };
     let principal = auth.principal.clone();
     let by = principal
         .user_id

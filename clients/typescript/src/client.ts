@@ -179,6 +179,7 @@ async function articleRoundTrip(auth: { Authorization: string }, suffix: string)
     await client.POST("/api/v1/admin/articles/{id}/publish", {
       headers: auth,
       params: { path: { id: article.id }, header: { "If-Match": etag } },
+      body: {},
     }),
   );
   check(published.status === "published" && published.published_at != null, "publish: status and time");
