@@ -19,6 +19,7 @@ mod images;
 mod photodesk;
 mod response_cache;
 mod restart;
+mod scaleout;
 mod site;
 mod tags;
 mod webhooks;
