@@ -42,6 +42,8 @@ pub struct Settings {
     /// one generated here with the secret it keeps in the database (`auth::dev_secret`).
     pub jwt_secret_generated: bool,
     pub media_dir: PathBuf,
+    /// Where image bytes live (`MASTHEAD_STORAGE`): the local `media_dir` or an S3 bucket.
+    pub storage: Storage,
     pub public_url: String,
     pub cors_origins: Vec<String>,
     pub run_migrations: bool,
@@ -114,6 +116,112 @@ pub struct Settings {
     pub webhook_poll_interval: Duration,
     /// How often due scheduled articles are looked for (the bound on their event's delay).
     pub scheduler_interval: Duration,
+}
+
+/// Where image bytes live (PRODUCT.md §9).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Storage {
+    /// Files under `MASTHEAD_MEDIA_DIR` (the default).
+    Local,
+    /// An S3-compatible bucket: `MASTHEAD_STORAGE=s3://bucket/prefix`.
+    S3(S3Settings),
+}
+
+/// The object store of `MASTHEAD_STORAGE=s3://…` and the `MASTHEAD_S3_*` / `AWS_*` settings.
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// Key prefix inside the bucket, without leading or trailing `/` (may be empty).
+    pub prefix: String,
+    /// `MASTHEAD_S3_ENDPOINT`: the server's URL (Garage, MinIO, …); AWS's own when unset.
+    pub endpoint: Option<String>,
+    /// `MASTHEAD_S3_REGION` (default `us-east-1`; Garage's default is `garage`).
+    pub region: String,
+    /// `MASTHEAD_S3_PATH_STYLE`: `http://host/bucket/key` instead of `http://bucket.host/key`
+    /// (default true when an endpoint is set: what self-hosted servers expect).
+    pub path_style: bool,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
+}
+
+impl PartialEq for S3Settings {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            &self.bucket,
+            &self.prefix,
+            &self.endpoint,
+            &self.region,
+            self.path_style,
+            &self.access_key_id,
+        ) == (
+            &other.bucket,
+            &other.prefix,
+            &other.endpoint,
+            &other.region,
+            other.path_style,
+            &other.access_key_id,
+        )
+    }
+}
+
+fn parse_storage(get: &impl Fn(&str) -> Option<String>) -> Result<Storage, ConfigError> {
+    const NAME: &str = "MASTHEAD_STORAGE";
+    let raw = match get(NAME) {
+        None => return Ok(Storage::Local),
+        Some(raw) if raw == "local" => return Ok(Storage::Local),
+        Some(raw) => raw,
+    };
+    let Some(rest) = raw.strip_prefix("s3://") else {
+        return Err(invalid(
+            NAME,
+            format!("`{raw}` is neither `local` nor `s3://bucket/prefix`"),
+        ));
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.'));
+    if !bucket_ok {
+        return Err(invalid(
+            NAME,
+            format!("`{bucket}` is not a bucket name (3 to 63 of a-z, 0-9, `-` and `.`)"),
+        ));
+    }
+    let prefix = prefix.trim_matches('/');
+    if !prefix.is_empty() && crate::images::storage::StorageKey::parse(prefix).is_none() {
+        return Err(invalid(
+            NAME,
+            format!("the prefix `{prefix}` may only have segments of A-Z, a-z, 0-9, `.`, `_` and `-`"),
+        ));
+    }
+    let endpoint = get("MASTHEAD_S3_ENDPOINT");
+    if let Some(e) = &endpoint
+        && url::Url::parse(e).map_or(true, |u| !matches!(u.scheme(), "http" | "https"))
+    {
+        return Err(invalid(
+            "MASTHEAD_S3_ENDPOINT",
+            format!("`{e}` is not an http(s) URL"),
+        ));
+    }
+    let path_style = parse_bool(get, "MASTHEAD_S3_PATH_STYLE", endpoint.is_some())?;
+    let access_key_id = get("AWS_ACCESS_KEY_ID");
+    let secret_access_key = get("AWS_SECRET_ACCESS_KEY").map(SecretString::from);
+    if access_key_id.is_some() != secret_access_key.is_some() {
+        return Err(invalid(
+            "AWS_ACCESS_KEY_ID",
+            "set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither",
+        ));
+    }
+    Ok(Storage::S3(S3Settings {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        endpoint,
+        region: get("MASTHEAD_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+        path_style,
+        access_key_id,
+        secret_access_key,
+    }))
 }
 
 impl Settings {
@@ -197,6 +305,7 @@ impl Settings {
             jwt_secret: SecretString::from(jwt_secret),
             jwt_secret_generated,
             media_dir: PathBuf::from(get("MASTHEAD_MEDIA_DIR").unwrap_or_else(|| "./media".into())),
+            storage: parse_storage(&get)?,
             public_url,
             cors_origins,
             run_migrations: parse_bool(&get, "MASTHEAD_RUN_MIGRATIONS", true)?,
@@ -454,6 +563,51 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Settings::from_lookup(move |key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn storage_is_local_by_default_and_s3_from_a_url() {
+        assert_eq!(settings(&[]).unwrap().storage, Storage::Local);
+        let s3 = settings(&[
+            ("MASTHEAD_STORAGE", "s3://news-media/prod/images/"),
+            ("MASTHEAD_S3_ENDPOINT", "http://127.0.0.1:3900"),
+            ("AWS_ACCESS_KEY_ID", "GK1"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ])
+        .unwrap();
+        let Storage::S3(s3) = s3.storage else {
+            panic!("not s3")
+        };
+        assert_eq!(
+            (s3.bucket.as_str(), s3.prefix.as_str()),
+            ("news-media", "prod/images")
+        );
+        assert!(s3.path_style, "path style is the default with an endpoint");
+        for (pairs, name) in [
+            (&[("MASTHEAD_STORAGE", "gcs://x")][..], "MASTHEAD_STORAGE"),
+            (&[("MASTHEAD_STORAGE", "s3://Bad_Bucket")][..], "MASTHEAD_STORAGE"),
+            (
+                &[("MASTHEAD_STORAGE", "s3://ok-bucket/../x")][..],
+                "MASTHEAD_STORAGE",
+            ),
+            (
+                &[
+                    ("MASTHEAD_STORAGE", "s3://ok-bucket"),
+                    ("MASTHEAD_S3_ENDPOINT", "ftp://x"),
+                ][..],
+                "MASTHEAD_S3_ENDPOINT",
+            ),
+            (
+                &[
+                    ("MASTHEAD_STORAGE", "s3://ok-bucket"),
+                    ("AWS_ACCESS_KEY_ID", "GK1"),
+                ][..],
+                "AWS_ACCESS_KEY_ID",
+            ),
+        ] {
+            let err = settings(pairs).unwrap_err().to_string();
+            assert!(err.starts_with(name), "{pairs:?}: {err}");
+        }
     }
 
     #[test]

@@ -262,6 +262,10 @@ impl From<StoreError> for ApiError {
                 errors: Vec::new(),
             },
             StoreError::Internal(e) => ApiError::Internal(e),
+            StoreError::MediaUnavailable(reason) => {
+                tracing::error!(%reason, "media storage failed");
+                ApiError::ServiceUnavailable("The media storage is not reachable; try again shortly".into())
+            }
             StoreError::Query(e) => ApiError::Internal(format!("database: {e}")),
         }
     }

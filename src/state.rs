@@ -69,14 +69,26 @@ impl AppState {
             passwords: Arc::new(Passwords::new(settings.argon2_memory_kib)?),
             jwt: JwtKeys::new(secret, settings.access_token_ttl),
             cursors: CursorCodec::new(secret),
-            login_by_address: KeyedLimiter::new(settings.login_max_attempts, settings.login_window),
-            login_by_account: KeyedLimiter::new(settings.login_max_attempts, settings.login_window),
+            login_by_address: KeyedLimiter::new(
+                "login-address",
+                settings.login_max_attempts,
+                settings.login_window,
+            )
+            .shared_through(&db),
+            login_by_account: KeyedLimiter::new(
+                "login-account",
+                settings.login_max_attempts,
+                settings.login_window,
+            )
+            .shared_through(&db),
             challenges: Challenges::new(secret, settings.comment_challenge_ttl.as_secs()),
             comment_limiter: KeyedLimiter::new(
+                "comment",
                 settings.comments_per_minute,
                 std::time::Duration::from_secs(60),
-            ),
-            media: Arc::new(crate::images::Media::from_settings(&settings)),
+            )
+            .shared_through(&db),
+            media: Arc::new(crate::images::Media::from_settings(&settings)?),
             webhooks: crate::webhooks::Wakeup::default(),
             db,
             settings,

@@ -120,10 +120,15 @@ pub async fn login(
     let LoginRequest { email, password } = body.into_inner();
     let normalized = email.trim().to_lowercase();
     let ip = client_ip(&req, &state.settings.trusted_proxies);
-    state.login_by_address.check(&ip).map_err(login_rate_limited)?;
+    state
+        .login_by_address
+        .check(&ip)
+        .await
+        .map_err(login_rate_limited)?;
     state
         .login_by_account
         .check(&normalized)
+        .await
         .map_err(login_rate_limited)?;
 
     let lookup = normalized.clone();

@@ -217,6 +217,7 @@ pub async fn post_comment(
     state
         .comment_limiter
         .check(&ip)
+        .await
         .map_err(|retry_after_secs| ApiError::TooManyRequests {
             detail: "Too many comments from your address; wait a little".into(),
             retry_after_secs,

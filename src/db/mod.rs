@@ -465,6 +465,10 @@ pub enum StoreError {
     /// query runs; this is the last line for a value that slipped past the checks.
     #[error("text must not contain NUL characters")]
     NulInText,
+    /// The media store (local disk or S3) failed while a database write depended on it; the
+    /// transaction is rolled back, so no row points at a missing object.
+    #[error("media storage failed: {0}")]
+    MediaUnavailable(String),
     /// A fault of ours around the database work (the blocking task panicked, a value did not
     /// serialize).
     #[error("internal: {0}")]

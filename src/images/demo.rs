@@ -265,6 +265,7 @@ pub fn load_with_settings(
     conn: &mut DbConn,
     settings: &crate::config::Settings,
 ) -> Result<Vec<String>, StoreError> {
-    let media = crate::images::Media::from_settings(settings);
+    let media = crate::images::Media::from_settings(settings)
+        .map_err(|e| StoreError::MediaUnavailable(format!("{e:#}")))?;
     load_demo_images(conn, media.store.as_ref(), settings.max_image_pixels)
 }

@@ -328,7 +328,7 @@ pub fn save_new_image(
     }
     store
         .put(key, stored)
-        .map_err(|e| StoreError::internal(format!("media store: {e}")))?;
+        .map_err(|e| StoreError::MediaUnavailable(e.to_string()))?;
     match store::insert(conn, &new) {
         Ok(row) => Ok((row, true)),
         Err(StoreError::Conflict(_)) => {

@@ -106,7 +106,7 @@ pub async fn original(
     let bytes = web::block(move || media.store.get(&key))
         .await
         .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::internal(format!("media store: {e}")))?
+        .map_err(crate::images::storage_unavailable)?
         .ok_or_else(|| ApiError::not_found("image"))?;
     res.content_type(row.content_type.as_str());
     match RangeRequest::of(&req, &etag, bytes.len()) {
@@ -321,7 +321,7 @@ pub async fn rendition(
     let stored = web::block(move || media.store.get(&lookup))
         .await
         .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::internal(format!("media store: {e}")))?;
+        .map_err(crate::images::storage_unavailable)?;
     let (bytes, generated) = match stored {
         Some(bytes) => (bytes, false),
         None => {
@@ -334,7 +334,7 @@ pub async fn rendition(
                     detail: "This rendition is being generated; try again shortly".into(),
                     retry_after_secs: 1,
                 })?;
-            let io = |e: std::io::Error| ApiError::internal(format!("media store: {e}"));
+            let io = crate::images::storage_unavailable;
             let media = state.media.clone();
             let (lookup, head_key) = (key.clone(), original_key.clone());
             let (done, head) = web::block(move || -> Result<_, ApiError> {

@@ -62,13 +62,19 @@ pub struct Media {
 }
 
 impl Media {
-    /// The store configured by the settings (the local directory `MASTHEAD_MEDIA_DIR`) and the
-    /// budget of `MASTHEAD_IMAGE_MEMORY_BUDGET`.
-    pub fn from_settings(settings: &Settings) -> Self {
-        Media::new(
-            Arc::new(LocalStore::new(settings.media_dir.clone())),
+    /// The store configured by the settings (`MASTHEAD_STORAGE`: the local directory
+    /// `MASTHEAD_MEDIA_DIR`, or an S3 bucket, checked now so a wrong bucket or wrong
+    /// credentials stop the start with a message naming the setting) and the budget of
+    /// `MASTHEAD_IMAGE_MEMORY_BUDGET`.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let store: Arc<dyn MediaStore> = match &settings.storage {
+            crate::config::Storage::Local => Arc::new(LocalStore::new(settings.media_dir.clone())),
+            crate::config::Storage::S3(s3) => Arc::new(storage::S3Store::connect(s3)?),
+        };
+        Ok(Media::new(
+            store,
             ImageBudget::new(settings.image_memory_budget, settings.image_queue_timeout),
-        )
+        ))
     }
 
     pub fn new(store: Arc<dyn MediaStore>, budget: ImageBudget) -> Self {
@@ -87,6 +93,13 @@ impl Media {
             locks: &self.locks,
         }
     }
+}
+
+/// The answer to a request the media store failed: 503 with `Retry-After` (the store is
+/// down or slow; nothing was written), the cause in the log.
+pub fn storage_unavailable(e: std::io::Error) -> crate::error::ApiError {
+    tracing::error!(error = %e, "media storage failed");
+    crate::error::ApiError::ServiceUnavailable("The media storage is not reachable; try again shortly".into())
 }
 
 /// A map of async mutexes by key. Entries are removed when the last user lets go, so the map

@@ -9,7 +9,7 @@ use crate::helpers::{TestApp, TestResponse};
 const TEST_SECRET: &[u8] = b"test-secret-that-is-long-enough-0123456789";
 
 /// Creates and publishes an article through the editorial API; returns (id, slug).
-async fn published_article(app: &TestApp, token: &str, headline: &str) -> (String, String) {
+pub async fn published_article(app: &TestApp, token: &str, headline: &str) -> (String, String) {
     let res = app
         .post(
             "/api/v1/admin/articles",

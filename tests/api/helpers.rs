@@ -151,7 +151,12 @@ impl RequestBuilder<'_> {
     }
 
     pub async fn send(self) -> TestResponse {
-        let url = format!("{}{}", self.app.address, self.path);
+        // A full URL reaches another server (a second instance, a proxy) with this client.
+        let url = if self.path.starts_with("http://") {
+            self.path.clone()
+        } else {
+            format!("{}{}", self.app.address, self.path)
+        };
         let mut req = self.app.client.request(self.method.clone(), &url);
         for (name, value) in &self.headers {
             req = req.insert_header((name.as_str(), value.as_str()));
@@ -312,6 +317,22 @@ impl TestApp {
         self.handle = app.handle();
         actix_web::rt::spawn(app.run_until_stopped());
         self.settings = settings;
+    }
+
+    /// Starts another instance on this one's database and media storage (settings adjusted by
+    /// `customise`), as a second process behind a load balancer; returns its address (pass
+    /// `format!("{address}{path}")` to `get`/`request`) and the handle that stops it.
+    pub async fn second_instance(
+        &self,
+        customise: impl FnOnce(&mut Settings),
+    ) -> (String, actix_web::dev::ServerHandle) {
+        let mut settings = self.settings.clone();
+        customise(&mut settings);
+        let app = Application::build(settings).expect("a second instance builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        actix_web::rt::spawn(app.run_until_stopped());
+        (address, handle)
     }
 
     pub fn postgres(&self) -> Option<&PostgresTestDb> {
