@@ -5,8 +5,9 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
+use crate::articles::body;
 use crate::articles::domain::{Hero, Seo, Snapshot};
-use crate::articles::model::{self, Errors, Status};
+use crate::articles::model::{self, Status};
 use crate::articles::store as articles;
 use crate::auth::password::Passwords;
 use crate::config::Settings;
@@ -225,11 +226,9 @@ pub fn load(conn: &mut DbConn, passwords: &Passwords, settings: &Settings) -> an
         {
             continue;
         }
-        let mut errors = Errors::default();
-        let body = model::parse_body(&raw["body"], &mut errors);
-        if !errors.0.is_empty() {
-            anyhow::bail!("demo article `{headline}` is invalid: {:?}", errors.0);
-        }
+        let blocks = raw["body"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let body = body::parse(blocks)
+            .map_err(|errors| anyhow::anyhow!("demo article `{headline}` is invalid: {errors:?}"))?;
         let tag_refs: Vec<String> = tag_slugs.iter().map(|s| (*s).to_owned()).collect();
         // Staggered over the last few hours, the first article newest.
         let published_at = now() - Duration::hours(i as i64 * 3 + 1) + Duration::minutes(count - i as i64);
@@ -298,8 +297,8 @@ fn demo_embargoed(conn: &mut DbConn, author: &str) -> Result<String, ApiError> {
     if articles::find_by_slug(conn, &slug)?.is_some() {
         return Ok(slug);
     }
-    let mut errors = Errors::default();
-    let body = model::parse_body(&raw["body"], &mut errors);
+    let blocks = raw["body"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let body = body::parse(blocks).map_err(ApiError::validation)?;
     let until = (now() + Duration::days(3))
         .date()
         .and_hms_opt(9, 0, 0)

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod feeds;
+pub mod fields;
 pub mod http;
 pub mod images;
 pub mod openapi;

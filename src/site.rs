@@ -18,6 +18,7 @@ use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::events::{self, EventType, NewEvent};
 use crate::http::caching::{self, CacheInfo, Fresh};
+use crate::http::json::Valid;
 use crate::state::AppState;
 use crate::time::{now, utc};
 
@@ -65,6 +66,8 @@ pub struct UpdateSite {
     #[schema(schema_with = social_input_schema)]
     pub social: Option<BTreeMap<String, String>>,
 }
+
+impl crate::fields::Input for UpdateSite {}
 
 /// Most social accounts the site lists (422 beyond).
 pub const SOCIAL_MAX: usize = 50;
@@ -298,7 +301,7 @@ pub async fn get_site(state: web::Data<AppState>, req: HttpRequest) -> Result<Ht
 pub async fn update_site(
     state: web::Data<AppState>,
     _auth: Auth<AdminRole>,
-    body: web::Json<UpdateSite>,
+    body: Valid<UpdateSite>,
 ) -> Result<web::Json<Site>, ApiError> {
     let settings = state.settings.clone();
     let input = body.into_inner();

@@ -19,7 +19,9 @@ use crate::auth::{Auth, AuthorRole, ContributorRole, Principal};
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, Problem};
 use crate::events;
+use crate::fields::Time;
 use crate::http::conditional::IfMatch;
+use crate::http::json::Valid;
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::state::AppState;
 use crate::time::{now, utc};
@@ -110,11 +112,11 @@ async fn run_mutation(
 pub async fn create_article(
     state: web::Data<AppState>,
     auth: Auth<ContributorRole>,
-    body: web::Json<ArticleInput>,
+    body: Valid<ArticleInput>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.principal.clone();
     let settings = state.settings.clone();
-    let input = body.into_inner();
+    let Valid(input) = body;
     let (etag, dto) = state
         .db
         .write(move |conn| -> Result<_, ArticleError> {
@@ -258,10 +260,10 @@ pub async fn update_article(
     auth: Auth<ContributorRole>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<ArticleInput>,
+    body: Valid<ArticleInput>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let input = body.into_inner();
+    let Valid(input) = body;
     let article_id = id.clone();
     let principal = auth.principal.clone();
     run_mutation(
@@ -350,7 +352,7 @@ pub async fn publish_article(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let backdate = PublishInput::from_body(&body)?.published_at()?;
+    let backdate = PublishInput::from_body(&body)?.published_at.map(|Time(t)| t);
     let principal = auth.principal.clone();
     run_mutation(
         &state,
@@ -454,9 +456,9 @@ pub async fn schedule_article(
     auth: Auth<AuthorRole>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<ScheduleInput>,
+    body: Valid<ScheduleInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = body.at()?;
+    let Valid(ScheduleInput { publish_at: Time(at) }) = body;
     run_mutation(
         &state,
         &req,

@@ -1,55 +1,58 @@
 //! What editors send: the article write (`ArticleInput`, create and PATCH, with absent vs
-//! null), the schedule body, and `apply_input`, which checks every field at once (422 with
-//! each field's path) and applies the valid write to the working copy.
+//! null as [`Patch`]), the schedule and publish bodies, all typed (`crate::fields`: each field's
+//! rule is its type), and `apply_input`, which checks what needs the database and applies the
+//! valid write to the working copy (422 with every field's path at once).
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::articles::body;
 use crate::articles::domain::{self, ArticleError, Current, Hero, Snapshot};
-use crate::articles::model::{self, Block, Errors};
+use crate::articles::model::{
+    self, AUTHORS_MAX, BODY_BLOCKS_MAX, Block, HEADLINE_MAX, STANDFIRST_MAX, TAGS_MAX,
+};
 use crate::articles::store;
 use crate::auth::{Principal, Role};
 use crate::db::DbConn;
-use crate::error::ApiError;
-use crate::time::{naive, now};
-
-/// Distinguishes an absent field (None) from an explicit null (Some(Null)).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
-}
+use crate::error::{ApiError, FieldError};
+use crate::fields::{self, Bounded, HttpUrl, Id, InlineHtml, Input, NotBlank, Patch, PlainText, Slug, Time};
+use crate::time::now;
 
 /// The hero image in a write.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, Clone)]
 pub struct HeroInput {
     #[schema(
+        value_type = String,
         max_length = 100,
         pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
     )]
-    pub image_id: String,
-    pub caption: Option<String>,
+    pub image_id: Id<100>,
+    #[serde(default, deserialize_with = "InlineHtml::optional")]
+    #[schema(value_type = Option<String>)]
+    pub caption: Option<InlineHtml>,
 }
 
 /// SEO fields in a write; a null clears a field back to its default.
 #[derive(Deserialize, ToSchema, Default, Clone)]
 pub struct SeoInput {
     /// At most 300 characters as sent; empty or null: the headline.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 300)]
-    pub meta_title: Option<Value>,
+    pub meta_title: Patch<PlainText<300>>,
     /// At most 1 000 characters as sent; empty or null: the standfirst.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 1000)]
-    pub meta_description: Option<Value>,
+    pub meta_description: Patch<PlainText<1000>>,
     /// Image id of the share image (at most 100 characters).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 100)]
-    pub og_image: Option<Value>,
+    pub og_image: Patch<PlainText<100>>,
     /// An absolute http(s) URL; null: the default from `MASTHEAD_PUBLIC_URL`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^https?://[A-Za-z0-9.-]+(:0*([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])?)?([/?#][!-~]*)?$")]
-    pub canonical_url: Option<Value>,
+    pub canonical_url: Patch<HttpUrl>,
 }
 
 /// An article write (create or PATCH). On PATCH absent fields stay as they are; `null` clears
@@ -58,55 +61,79 @@ pub struct SeoInput {
 pub struct ArticleInput {
     /// 1–300 characters as sent, markup stripped (required on create).
     #[schema(
+        value_type = Option<String>,
         example = "Harbour bridge reopens after storm repairs",
         max_length = 300,
         pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
     )]
-    pub headline: Option<String>,
+    pub headline: Option<NotBlank<HEADLINE_MAX>>,
     /// Lowercase letters, digits and single hyphens. Derived from the headline when absent on
     /// create; a changed slug keeps the old one as a 301 redirect.
-    #[schema(max_length = 200, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
-    pub slug: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    pub slug: Option<Slug>,
     /// Plain text, at most 1 000 characters as sent.
-    #[schema(max_length = 1000)]
-    pub standfirst: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    pub standfirst: Option<PlainText<STANDFIRST_MAX>>,
     /// At most 100 characters as sent; empty or null clears it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, example = "PORTSMOUTH", max_length = 100)]
-    pub dateline: Option<Value>,
+    pub dateline: Patch<PlainText<100>>,
     /// The label over the headline ("Exclusive", "Analysis"): at most 60 characters as sent;
     /// empty or null clears it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, example = "Analysis", max_length = 60)]
-    pub kicker: Option<Value>,
+    pub kicker: Patch<PlainText<60>>,
     /// RFC 3339: the article is not public in any form before this time (previews excepted);
     /// null lifts the embargo. Embargoing a public article is 409; an embargo after the
     /// scheduled `publish_at` is 422.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-03T00:01:00Z")]
-    pub embargo_until: Option<Value>,
+    pub embargo_until: Patch<Time>,
     /// RFC 3339: the article leaves every public surface at this time (`article.unpublished`
     /// once); null cancels it. It must come after the publication time (422).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime, example = "2026-12-31T23:59:00Z")]
-    pub unpublish_at: Option<Value>,
+    pub unpublish_at: Patch<Time>,
     /// Blocks: `paragraph {text}`, `heading {level 2–4, text}`, `image {image_id, caption?}`,
     /// `quote {text, attribution?}`, `embed {url, provider?}`, `list {ordered, items[]}`,
-    /// `divider {}`.
-    #[serde(default, deserialize_with = "present")]
+    /// `divider {}`. A 422 names every bad block by its path (`body[3].level`).
+    #[serde(default)]
     #[schema(value_type = Option<Vec<Block>>, max_items = 1000)]
-    pub body: Option<Value>,
-    #[serde(default, deserialize_with = "present")]
+    pub body: Patch<Bounded<IgnoredAny, BODY_BLOCKS_MAX>>,
+    /// The blocks of `body`, parsed one by one (`articles::body`) by [`Input::from_json`]:
+    /// serde checks only that `body` is null or an array of at most 1 000 items.
+    #[serde(skip)]
+    pub blocks: Vec<Block>,
+    #[serde(default)]
     #[schema(value_type = Option<HeroInput>)]
-    pub hero: Option<Value>,
+    pub hero: Patch<HeroInput>,
     /// User ids, in byline order (defaults to the caller on create); at most 20.
-    #[schema(max_items = 20)]
-    pub authors: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>, max_items = 20)]
+    pub authors: Option<Bounded<String, AUTHORS_MAX>>,
     /// Tag ids or slugs; at most 50.
-    #[schema(max_items = 50)]
-    pub tags: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>, max_items = 50)]
+    pub tags: Option<Bounded<String, TAGS_MAX>>,
     pub comments_enabled: Option<bool>,
     pub seo: Option<SeoInput>,
+}
+
+impl Input for ArticleInput {
+    /// The fields by serde, and the body's blocks one by one, so that one 422 lists both.
+    fn from_json(value: Value) -> Result<Self, Vec<FieldError>> {
+        let blocks = match value.get("body") {
+            // Anything else (null, not an array, too long) is the `body` field's own business.
+            Some(Value::Array(raw)) if raw.len() <= BODY_BLOCKS_MAX => body::parse(raw),
+            _ => Ok(Vec::new()),
+        };
+        match (fields::parse::<ArticleInput>(value), blocks) {
+            (Ok(input), Ok(blocks)) => Ok(ArticleInput { blocks, ..input }),
+            (Ok(_), Err(errors)) | (Err(errors), Ok(_)) => Err(errors),
+            (Err(mut errors), Err(block_errors)) => {
+                errors.extend(block_errors);
+                Err(errors)
+            }
+        }
+    }
 }
 
 /// The body of a create: an [`ArticleInput`] whose `headline` is required (a create without one
@@ -137,80 +164,8 @@ impl ToSchema for NewArticle {
     }
 }
 
-/// An RFC 3339 time or null (which clears it).
-fn nullable_time(value: &Value, field: &str, errors: &mut Errors) -> Option<Option<NaiveDateTime>> {
-    match value {
-        Value::Null => Some(None),
-        Value::String(raw) => match parse_time(raw) {
-            Some(t) => Some(Some(t)),
-            None => {
-                errors.push(
-                    field,
-                    "must be an RFC 3339 time such as 2026-12-03T00:01:00Z, or null",
-                );
-                None
-            }
-        },
-        _ => {
-            errors.push(field, "must be an RFC 3339 time or null");
-            None
-        }
-    }
-}
-
-fn nullable_text(value: &Value, field: &str, max: usize, errors: &mut Errors) -> Option<Option<String>> {
-    match value {
-        Value::Null => Some(None),
-        Value::String(s) => {
-            let text = model::plain_text(s).trim().to_owned();
-            // The limit counts the text as sent, like the spec's maxLength.
-            if s.chars().count() > max {
-                errors.push(field, format!("must be at most {max} characters"));
-                None
-            } else if text.is_empty() {
-                Some(None)
-            } else {
-                Some(Some(text))
-            }
-        }
-        _ => {
-            errors.push(field, "must be a string or null");
-            None
-        }
-    }
-}
-
-fn parse_hero(value: &Value, errors: &mut Errors) -> Option<Option<Hero>> {
-    match value {
-        Value::Null => Some(None),
-        Value::Object(obj) => {
-            let image_id = match obj.get("image_id") {
-                Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 100 => {
-                    Some(s.trim().to_owned())
-                }
-                _ => {
-                    errors.push("hero.image_id", "is required: an image id");
-                    None
-                }
-            };
-            let caption = match obj.get("caption") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(s)) => Some(model::sanitize_inline(s)).filter(|c| !c.is_empty()),
-                Some(_) => {
-                    errors.push("hero.caption", "must be a string");
-                    None
-                }
-            };
-            image_id.map(|image_id| Some(Hero { image_id, caption }))
-        }
-        _ => {
-            errors.push("hero", "must be an object {image_id, caption?} or null");
-            None
-        }
-    }
-}
-
-/// Applies a validated write to the working copy; 422 with every invalid field at once.
+/// Applies a parsed write to the working copy: the rules that need the database (tags and
+/// authors exist, the slug is free) and the article's times; 422 with every invalid field at once.
 pub fn apply_input(
     conn: &mut DbConn,
     input: ArticleInput,
@@ -220,131 +175,67 @@ pub fn apply_input(
     article_id: Option<&str>,
     current: Option<&Current>,
 ) -> Result<(), ArticleError> {
-    let mut errors = Errors::default();
-    match &input.headline {
-        Some(h) => {
-            if let Some(h) = model::headline(h, &mut errors) {
-                s.headline = h;
-            }
-        }
-        None if creating => errors.push("headline", "is required"),
+    let mut errors: Vec<FieldError> = Vec::new();
+    match input.headline {
+        Some(NotBlank(h)) => s.headline = h,
+        None if creating => errors.push(FieldError::new("headline", "is required")),
         None => {}
     }
-    if let Some(sf) = &input.standfirst
-        && let Some(sf) = model::standfirst(sf, &mut errors)
-    {
+    if let Some(PlainText(sf)) = input.standfirst {
         s.standfirst = sf;
     }
-    if let Some(d) = &input.dateline
-        && let Some(d) = nullable_text(d, "dateline", 100, &mut errors)
-    {
-        s.dateline = d;
+    if let Some(d) = input.dateline.change() {
+        s.dateline = d.and_then(PlainText::non_empty);
     }
-    if let Some(k) = &input.kicker
-        && let Some(k) = nullable_text(k, "kicker", 60, &mut errors)
-    {
-        s.kicker = k;
+    if let Some(k) = input.kicker.change() {
+        s.kicker = k.and_then(PlainText::non_empty);
     }
-    let embargo = input
-        .embargo_until
-        .as_ref()
-        .and_then(|v| nullable_time(v, "embargo_until", &mut errors));
-    if let Some(u) = &input.unpublish_at
-        && let Some(u) = nullable_time(u, "unpublish_at", &mut errors)
-    {
-        s.unpublish_at = u;
+    if let Some(u) = input.unpublish_at.change() {
+        s.unpublish_at = u.map(|Time(t)| t);
     }
-    if let Some(body) = &input.body {
-        s.body = if body.is_null() {
-            Vec::new()
-        } else {
-            model::parse_body(body, &mut errors)
-        };
+    if !input.body.is_absent() {
+        // Null clears the body, as does an empty array.
+        s.body = input.blocks;
     }
-    if let Some(hero) = &input.hero
-        && let Some(hero) = parse_hero(hero, &mut errors)
-    {
-        s.hero = hero;
+    if let Some(hero) = input.hero.change() {
+        s.hero = hero.map(|h| Hero {
+            image_id: h.image_id.0,
+            caption: h.caption.map(|c| c.0),
+        });
     }
-    let slug = input
-        .slug
-        .as_deref()
-        .and_then(|raw| model::parse_slug(raw, "slug", &mut errors));
     if let Some(c) = input.comments_enabled {
         s.comments_enabled = c;
     }
-    if let Some(seo) = &input.seo {
-        let fields: [(&Option<Value>, &str, usize, &mut Option<String>); 4] = [
-            (&seo.meta_title, "seo.meta_title", 300, &mut s.seo.meta_title),
-            (
-                &seo.meta_description,
-                "seo.meta_description",
-                1000,
-                &mut s.seo.meta_description,
-            ),
-            (&seo.og_image, "seo.og_image", 100, &mut s.seo.og_image),
-            (
-                &seo.canonical_url,
-                "seo.canonical_url",
-                2000,
-                &mut s.seo.canonical_url,
-            ),
-        ];
-        for (value, field, max, target) in fields {
-            // An empty string is not a URL (null restores the default).
-            if field == "seo.canonical_url"
-                && let Some(Value::String(u)) = value
-                && let Err(why) = model::check_http_url(u)
-            {
-                errors.push(field, why);
-                continue;
-            }
-            if let Some(v) = value
-                && let Some(v) = nullable_text(v, field, max, &mut errors)
-            {
-                if field == "seo.canonical_url"
-                    && let Some(u) = &v
-                    && let Err(why) = model::check_http_url(u)
-                {
-                    errors.push(field, why);
-                    continue;
-                }
-                *target = v;
-            }
+    if let Some(seo) = input.seo {
+        if let Some(t) = seo.meta_title.change() {
+            s.seo.meta_title = t.and_then(PlainText::non_empty);
+        }
+        if let Some(d) = seo.meta_description.change() {
+            s.seo.meta_description = d.and_then(PlainText::non_empty);
+        }
+        if let Some(i) = seo.og_image.change() {
+            s.seo.og_image = i.and_then(PlainText::non_empty);
+        }
+        if let Some(u) = seo.canonical_url.change() {
+            s.seo.canonical_url = u.map(|HttpUrl(u)| u);
         }
     }
-    let tags = match &input.tags {
-        Some(refs) if refs.len() > model::TAGS_MAX => {
-            errors.push(
-                "tags",
-                format!("must list at most {} tags, not {}", model::TAGS_MAX, refs.len()),
-            );
-            None
-        }
-        Some(refs) => match store::resolve_tags(conn, refs) {
+    let tags = match input.tags {
+        Some(Bounded(refs)) => match store::resolve_tags(conn, &refs) {
             Ok(ids) => Some(ids),
             Err(ArticleError::Invalid(e)) => {
-                errors.0.extend(e);
+                errors.extend(e);
                 None
             }
             Err(other) => return Err(other),
         },
         None => None,
     };
-    if let Some(authors) = input.authors.as_ref().filter(|a| a.len() > model::AUTHORS_MAX) {
-        errors.push(
-            "authors",
-            format!(
-                "must list at most {} authors, not {}",
-                model::AUTHORS_MAX,
-                authors.len()
-            ),
-        );
-    } else if let Some(authors) = &input.authors {
+    if let Some(Bounded(authors)) = input.authors {
         let mut ids: Vec<String> = Vec::new();
         for a in authors {
-            if !ids.contains(a) {
-                ids.push(a.clone());
+            if !ids.contains(&a) {
+                ids.push(a);
             }
         }
         match store::check_authors(conn, &ids) {
@@ -358,14 +249,15 @@ pub fn apply_input(
                 }
                 s.authors = ids;
             }
-            Err(ArticleError::Invalid(e)) => errors.0.extend(e),
+            Err(ArticleError::Invalid(e)) => errors.extend(e),
             Err(other) => return Err(other),
         }
     }
-    if !errors.0.is_empty() {
-        return Err(ArticleError::Invalid(errors.0));
+    if !errors.is_empty() {
+        return Err(ArticleError::Invalid(errors));
     }
-    if let Some(until) = embargo {
+    if let Some(until) = input.embargo_until.change() {
+        let until = until.map(|Time(t)| t);
         match current {
             Some(current) => domain::embargo(s, current, until, now())?,
             None => s.embargo_until = until,
@@ -375,8 +267,8 @@ pub fn apply_input(
     if let Some(tags) = tags {
         s.tags = tags;
     }
-    match slug {
-        Some(slug) => {
+    match input.slug {
+        Some(Slug(slug)) => {
             if store::slug_in_use(conn, &slug, article_id)? {
                 return Err(ArticleError::SlugTaken);
             }
@@ -393,26 +285,10 @@ pub fn apply_input(
 pub struct ScheduleInput {
     /// RFC 3339 time; the article is public from this instant (a past time publishes at once).
     #[schema(value_type = String, format = DateTime, required = true, example = "2026-12-01T06:00:00Z")]
-    pub publish_at: Option<String>,
+    pub publish_at: Time,
 }
 
-impl ScheduleInput {
-    /// The time to publish at: required, RFC 3339.
-    pub fn at(&self) -> Result<NaiveDateTime, ArticleError> {
-        let raw = self
-            .publish_at
-            .as_deref()
-            .ok_or_else(|| ArticleError::invalid("publish_at", "is required (RFC 3339)"))?;
-        DateTime::parse_from_rfc3339(raw.trim())
-            .map(|t| naive(t.with_timezone(&Utc)))
-            .map_err(|_| {
-                ArticleError::invalid(
-                    "publish_at",
-                    "must be an RFC 3339 time such as 2026-12-01T06:00:00Z",
-                )
-            })
-    }
-}
+impl crate::fields::Input for ScheduleInput {}
 
 /// Options of a publish (the body may be absent or `{}`).
 #[derive(Deserialize, ToSchema, Default)]
@@ -420,7 +296,7 @@ pub struct PublishInput {
     /// RFC 3339, in the past: the public date of an archived or imported article (editors and
     /// admins). The article sorts by it in lists and its canonical URL uses its date.
     #[schema(value_type = Option<String>, format = DateTime, example = "2019-05-01T08:00:00Z")]
-    pub published_at: Option<String>,
+    pub published_at: Option<Time>,
 }
 
 impl PublishInput {
@@ -429,34 +305,8 @@ impl PublishInput {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(PublishInput::default());
         }
-        serde_json::from_slice(body).map_err(|e| {
-            if e.is_data() {
-                ApiError::invalid("body", e.to_string())
-            } else {
-                ApiError::BadRequest(format!("Malformed JSON: {e}"))
-            }
-        })
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("Malformed JSON: {e}")))?;
+        fields::parse(value).map_err(ApiError::validation)
     }
-
-    /// The backdated publication time, if one was given.
-    pub fn published_at(&self) -> Result<Option<NaiveDateTime>, ApiError> {
-        self.published_at
-            .as_deref()
-            .map(|raw| {
-                parse_time(raw).ok_or_else(|| {
-                    ApiError::invalid(
-                        "published_at",
-                        "must be an RFC 3339 time such as 2019-05-01T08:00:00Z",
-                    )
-                })
-            })
-            .transpose()
-    }
-}
-
-/// An RFC 3339 time as stored (UTC, no offset).
-fn parse_time(raw: &str) -> Option<NaiveDateTime> {
-    DateTime::parse_from_rfc3339(raw.trim())
-        .ok()
-        .map(|t| naive(t.with_timezone(&Utc)))
 }

@@ -5,6 +5,7 @@
 //! `view` (what responses show), `changes` (events and cache keys) → `domain` (the rules and
 //! `ArticleError`) and `store` (diesel) → `model` (blocks, statuses, text rules).
 
+pub mod body;
 pub mod changes;
 pub mod domain;
 pub mod editorial;

@@ -10,6 +10,7 @@ use crate::auth::store::{self, ApiKeyRow, NewApiKey};
 use crate::auth::tokens::{hash_secret, new_api_key};
 use crate::auth::{AdminRole, Auth, Role};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::http::json::Valid;
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::state::AppState;
 use crate::time::{naive, new_id, now, utc};
@@ -31,6 +32,8 @@ pub struct CreateApiKey {
     #[schema(value_type = Option<String>, format = DateTime, example = "2030-01-01T00:00:00Z")]
     pub expires_at: Option<String>,
 }
+
+impl crate::fields::Input for CreateApiKey {}
 
 /// An API key as listed (the secret is never shown again).
 #[derive(Serialize, ToSchema)]
@@ -86,7 +89,7 @@ impl From<ApiKeyRow> for ApiKey {
 pub async fn create_api_key(
     state: web::Data<AppState>,
     auth: Auth<AdminRole>,
-    body: web::Json<CreateApiKey>,
+    body: Valid<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
     let CreateApiKey {
         name,

@@ -9,6 +9,7 @@ use crate::auth::{Auth, ContributorRole, Role, store};
 use crate::db::StoreError;
 use crate::error::{ApiError, Problem};
 use crate::http::client_ip::client_ip;
+use crate::http::json::Valid;
 use crate::state::AppState;
 use crate::time::{new_id, now};
 use crate::users;
@@ -22,11 +23,15 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+impl crate::fields::Input for LoginRequest {}
+
 /// A refresh token.
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
+
+impl crate::fields::Input for RefreshRequest {}
 
 /// Tokens of a session: use `access_token` as `Authorization: Bearer …`; exchange
 /// `refresh_token` at `/api/v1/auth/refresh` before the access token expires.
@@ -61,6 +66,8 @@ pub struct PasswordChange {
     #[schema(min_length = 12, max_length = 1024)]
     pub new_password: String,
 }
+
+impl crate::fields::Input for PasswordChange {}
 
 fn login_rate_limited(retry_after_secs: u64) -> ApiError {
     ApiError::TooManyRequests {
@@ -115,7 +122,7 @@ async fn issue_tokens(
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
+    body: Valid<LoginRequest>,
 ) -> Result<web::Json<TokenPair>, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
     let normalized = email.trim().to_lowercase();
@@ -168,7 +175,7 @@ pub async fn login(
 #[post("/auth/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Valid<RefreshRequest>,
 ) -> Result<web::Json<TokenPair>, ApiError> {
     let hash = hash_secret(body.refresh_token.trim());
     let outcome = state
@@ -213,7 +220,7 @@ pub async fn refresh(
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Valid<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let hash = hash_secret(body.refresh_token.trim());
     state
@@ -279,7 +286,7 @@ pub async fn me(state: web::Data<AppState>, auth: Auth<ContributorRole>) -> Resu
 pub async fn change_password(
     state: web::Data<AppState>,
     auth: Auth<ContributorRole>,
-    body: web::Json<PasswordChange>,
+    body: Valid<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
     let Some(user_id) = auth
         .principal

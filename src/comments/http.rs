@@ -14,6 +14,7 @@ use crate::error::{ApiError, FieldError, Problem};
 use crate::events::{self, EventType, NewEvent};
 use crate::http::caching::{self, CacheInfo, Fresh};
 use crate::http::client_ip::client_ip;
+use crate::http::json::Valid;
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::state::AppState;
 use crate::time::{naive, utc};
@@ -61,6 +62,8 @@ pub struct PostComment {
     #[serde(default)]
     pub website: Option<String>,
 }
+
+impl crate::fields::Input for PostComment {}
 
 /// A comment as the public sees it (never the email or the address hash).
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -202,7 +205,7 @@ pub async fn post_comment(
     req: HttpRequest,
     state: web::Data<AppState>,
     slug: web::Path<String>,
-    body: web::Json<PostComment>,
+    body: Valid<PostComment>,
 ) -> Result<HttpResponse, ApiError> {
     let slug = slug.into_inner();
     let article = state
@@ -393,6 +396,8 @@ pub struct Moderate {
     pub status: String,
 }
 
+impl crate::fields::Input for Moderate {}
+
 /// Moderate one comment (editors).
 #[utoipa::path(
     tag = "editorial",
@@ -410,7 +415,7 @@ pub async fn moderate(
     state: web::Data<AppState>,
     _auth: Auth<EditorRole>,
     id: web::Path<String>,
-    body: web::Json<Moderate>,
+    body: Valid<Moderate>,
 ) -> Result<web::Json<ModeratedComment>, ApiError> {
     let status = parse_status(&body.status)?;
     let id = id.into_inner();
@@ -438,6 +443,8 @@ pub struct BulkModerate {
     pub status: String,
 }
 
+impl crate::fields::Input for BulkModerate {}
+
 /// How many comments changed.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct BulkResult {
@@ -459,7 +466,7 @@ pub struct BulkResult {
 pub async fn bulk_moderate(
     state: web::Data<AppState>,
     _auth: Auth<EditorRole>,
-    body: web::Json<BulkModerate>,
+    body: Valid<BulkModerate>,
 ) -> Result<web::Json<BulkResult>, ApiError> {
     let BulkModerate { ids, status } = body.into_inner();
     let status = parse_status(&status)?;

@@ -16,6 +16,7 @@ use crate::corrections::store;
 use crate::error::{ApiError, Problem};
 use crate::events::{self, EventType, NewEvent};
 use crate::http::caching::{self, CacheInfo, Fresh};
+use crate::http::json::Valid;
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::state::AppState;
 use crate::time::{now, utc};
@@ -41,7 +42,7 @@ pub async fn add_correction(
     state: web::Data<AppState>,
     auth: Auth<EditorRole>,
     id: web::Path<String>,
-    body: web::Json<NewCorrection>,
+    body: Valid<NewCorrection>,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, text) = body.parse().map_err(ApiError::validation)?;
     let id = id.into_inner();

@@ -70,6 +70,8 @@ pub struct NewCorrection {
     pub text: String,
 }
 
+impl crate::fields::Input for NewCorrection {}
+
 impl NewCorrection {
     /// The kind and the cleaned text, or every invalid field at once.
     pub fn parse(&self) -> Result<(CorrectionKind, String), Vec<FieldError>> {

@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod conditional;
 pub mod fallback;
 pub mod health;
+pub mod json;
 pub mod middleware;
 pub mod problems;
 pub mod response_cache;

@@ -16,6 +16,7 @@ use crate::auth::{Auth, AuthorRole, ContributorRole, EditorRole};
 use crate::db::StoreError;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::events::{self, EventType, NewEvent};
+use crate::http::json::Valid;
 use crate::images::form::check_focal;
 use crate::images::meta;
 use crate::images::process::{self, ImageProblem};
@@ -125,6 +126,8 @@ pub struct UpdateImage {
     pub rights_expire_at: Option<Option<String>>,
     pub focal_point: Option<FocalPoint>,
 }
+
+impl crate::fields::Input for UpdateImage {}
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
@@ -454,7 +457,7 @@ pub async fn update_image(
     state: web::Data<AppState>,
     _auth: Auth<AuthorRole>,
     id: web::Path<String>,
-    body: web::Json<UpdateImage>,
+    body: Valid<UpdateImage>,
 ) -> Result<web::Json<ImageDto>, ApiError> {
     let id = parse_id(&id)?;
     let input = body.into_inner();

@@ -15,6 +15,7 @@ use crate::articles::view::{ArticleDto, build_one};
 use crate::auth::tokens::{hash_secret, random_secret};
 use crate::auth::{Auth, ContributorRole, Principal};
 use crate::error::{ApiError, Problem};
+use crate::http::json::Valid;
 use crate::previews::store::{self, NewLink, PreviewLinkRow};
 use crate::state::AppState;
 use crate::time::{new_id, now, utc};
@@ -34,6 +35,8 @@ pub struct NewPreviewLink {
     #[schema(value_type = Option<i64>, minimum = 60, maximum = 604800, example = 86400)]
     pub expires_in: Option<f64>,
 }
+
+impl crate::fields::Input for NewPreviewLink {}
 
 /// A link as made: the token is shown this once (only its hash is kept).
 #[derive(Debug, Serialize, ToSchema)]
@@ -98,7 +101,7 @@ pub async fn create_preview_link(
     state: web::Data<AppState>,
     auth: Auth<ContributorRole>,
     id: web::Path<String>,
-    body: web::Json<NewPreviewLink>,
+    body: Valid<NewPreviewLink>,
 ) -> Result<HttpResponse, ApiError> {
     let expires_in = match body.expires_in {
         None => DEFAULT_EXPIRES_IN,

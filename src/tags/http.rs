@@ -6,12 +6,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::articles::model::{self, Errors};
+use crate::articles::model;
 use crate::auth::{Auth, EditorRole};
 use crate::db::{DbConn, StoreError};
 use crate::error::{ApiError, Problem};
 use crate::events::{self, EventType, NewEvent};
+use crate::fields::{NotBlank, PlainText, Slug};
 use crate::http::caching::{self, CacheInfo, Fresh};
+use crate::http::json::Valid;
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::state::AppState;
 use crate::tags::store::{self, TagChanges, TagRow};
@@ -54,56 +56,41 @@ fn with_counts(conn: &mut DbConn, rows: Vec<TagRow>) -> Result<Vec<Tag>, StoreEr
 pub struct CreateTag {
     /// 1–100 characters as sent; markup is stripped and some text must remain.
     #[schema(
+        value_type = String,
         example = "Climate",
         max_length = 100,
         pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
     )]
-    pub name: String,
+    pub name: NotBlank<100>,
     /// Lowercase letters, digits and single hyphens.
-    #[schema(example = "climate", max_length = 200, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
-    pub slug: Option<String>,
+    #[schema(value_type = Option<String>, example = "climate", max_length = 200, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    pub slug: Option<Slug>,
     /// Plain text, at most 1 000 characters as sent.
-    #[schema(max_length = 1000)]
-    pub description: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    pub description: Option<PlainText<1000>>,
 }
+
+impl crate::fields::Input for CreateTag {}
 
 /// Changes to a tag; absent fields stay.
 #[derive(Deserialize, ToSchema, Default)]
 pub struct UpdateTag {
     /// 1–100 characters as sent; markup is stripped and some text must remain.
     #[schema(
+        value_type = Option<String>,
         max_length = 100,
         pattern = r"^[\s\S]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][\s\S]*$"
     )]
-    pub name: Option<String>,
+    pub name: Option<NotBlank<100>>,
     /// Lowercase letters, digits and single hyphens.
-    #[schema(max_length = 200, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
-    pub slug: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 200, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+    pub slug: Option<Slug>,
     /// Plain text, at most 1 000 characters as sent.
-    #[schema(max_length = 1000)]
-    pub description: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    pub description: Option<PlainText<1000>>,
 }
 
-fn tag_name(raw: &str, errors: &mut Errors) -> Option<String> {
-    let name = model::plain_text(raw).trim().to_owned();
-    // The limit counts the name as sent, like the spec's maxLength.
-    if name.is_empty() || raw.chars().count() > 100 {
-        errors.push("name", "must be 1–100 characters");
-        None
-    } else {
-        Some(name)
-    }
-}
-
-fn description(raw: &str, errors: &mut Errors) -> Option<String> {
-    let d = model::plain_text(raw).trim().to_owned();
-    if raw.chars().count() > 1000 {
-        errors.push("description", "must be at most 1000 characters");
-        None
-    } else {
-        Some(d)
-    }
-}
+impl crate::fields::Input for UpdateTag {}
 
 /// Tags in slug order, with published article counts (cached like every public GET).
 #[utoipa::path(
@@ -198,19 +185,15 @@ pub async fn get_tag(
 pub async fn create_tag(
     state: web::Data<AppState>,
     _auth: Auth<EditorRole>,
-    body: web::Json<CreateTag>,
+    body: Valid<CreateTag>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.into_inner();
-    let mut errors = Errors::default();
-    let name = tag_name(&input.name, &mut errors);
-    let slug = match &input.slug {
-        Some(s) => model::parse_slug(s, "slug", &mut errors),
-        None => name.as_deref().map(model::slugify),
-    };
-    let description = description(input.description.as_deref().unwrap_or(""), &mut errors);
-    let (Some(name), Some(slug), Some(description)) = (name, slug, description) else {
-        return Err(ApiError::validation(errors.0));
-    };
+    let Valid(CreateTag {
+        name: NotBlank(name),
+        slug,
+        description,
+    }) = body;
+    let slug = slug.map_or_else(|| model::slugify(&name), |Slug(s)| s);
+    let description = description.map(|PlainText(d)| d).unwrap_or_default();
     let at = now();
     let row = TagRow {
         id: new_id(),
@@ -252,25 +235,15 @@ pub async fn update_tag(
     state: web::Data<AppState>,
     _auth: Auth<EditorRole>,
     id: web::Path<String>,
-    body: web::Json<UpdateTag>,
+    body: Valid<UpdateTag>,
 ) -> Result<web::Json<Tag>, ApiError> {
-    let input = body.into_inner();
-    let mut errors = Errors::default();
+    let Valid(input) = body;
     let changes = TagChanges {
-        name: input.name.as_deref().and_then(|n| tag_name(n, &mut errors)),
-        slug: input
-            .slug
-            .as_deref()
-            .and_then(|s| model::parse_slug(s, "slug", &mut errors)),
-        description: input
-            .description
-            .as_deref()
-            .and_then(|d| description(d, &mut errors)),
+        name: input.name.map(|NotBlank(n)| n),
+        slug: input.slug.map(|Slug(s)| s),
+        description: input.description.map(|PlainText(d)| d),
         updated_at: None,
     };
-    if !errors.0.is_empty() {
-        return Err(ApiError::validation(errors.0));
-    }
     let id = id.into_inner();
     let tag = state
         .db

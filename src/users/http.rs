@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::auth::password::Passwords;
 use crate::auth::{AdminRole, Auth, Role};
 use crate::error::{ApiError, FieldError, Problem};
+use crate::http::json::Valid;
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::state::AppState;
 use crate::users::model::{Email, Validator, display_name};
@@ -62,6 +63,8 @@ pub struct CreateUser {
     pub password: String,
 }
 
+impl crate::fields::Input for CreateUser {}
+
 /// Changes to a user; absent fields stay as they are.
 #[derive(Deserialize, ToSchema, Default)]
 pub struct UpdateUser {
@@ -81,6 +84,8 @@ pub struct UpdateUser {
     #[schema(min_length = 12, max_length = 1024)]
     pub password: Option<String>,
 }
+
+impl crate::fields::Input for UpdateUser {}
 
 fn parse_role(raw: &str) -> Result<Role, FieldError> {
     Role::parse(raw).ok_or_else(|| FieldError::new("role", "must be contributor, author, editor or admin"))
@@ -183,7 +188,7 @@ pub async fn list_users(
 pub async fn create(
     state: web::Data<AppState>,
     _auth: Auth<AdminRole>,
-    body: web::Json<CreateUser>,
+    body: Valid<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let passwords = state.passwords.clone();
     let input = body.into_inner();
@@ -242,7 +247,7 @@ pub async fn update_user(
     state: web::Data<AppState>,
     auth: Auth<AdminRole>,
     id: web::Path<String>,
-    body: web::Json<UpdateUser>,
+    body: Valid<UpdateUser>,
 ) -> Result<web::Json<User>, ApiError> {
     let input = body.into_inner();
     if is_self(&auth, &id) {

@@ -12,6 +12,7 @@ use crate::auth::{AdminRole, Auth};
 use crate::config::{Environment, Settings};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::events::{self, EventType, NewEvent};
+use crate::http::json::Valid;
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::state::AppState;
 use crate::time::{new_id, now, utc};
@@ -46,6 +47,8 @@ pub struct CreateWebhook {
     pub active: Option<bool>,
 }
 
+impl crate::fields::Input for CreateWebhook {}
+
 /// Changes to a webhook; absent fields stay.
 #[derive(Deserialize, ToSchema, Default)]
 pub struct UpdateWebhook {
@@ -64,6 +67,8 @@ pub struct UpdateWebhook {
     pub description: Option<String>,
     pub active: Option<bool>,
 }
+
+impl crate::fields::Input for UpdateWebhook {}
 
 /// An event name (PRODUCT.md §7), or `*` for every event.
 pub struct EventName;
@@ -288,7 +293,7 @@ fn collect<T>(result: Result<T, FieldError>, errors: &mut Vec<FieldError>) -> Op
 pub async fn create_webhook(
     state: web::Data<AppState>,
     _auth: Auth<AdminRole>,
-    body: web::Json<CreateWebhook>,
+    body: Valid<CreateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner();
     let mut errors = Vec::new();
@@ -396,7 +401,7 @@ pub async fn update_webhook(
     state: web::Data<AppState>,
     _auth: Auth<AdminRole>,
     id: web::Path<String>,
-    body: web::Json<UpdateWebhook>,
+    body: Valid<UpdateWebhook>,
 ) -> Result<web::Json<Webhook>, ApiError> {
     let input = body.into_inner();
     let mut errors = Vec::new();

@@ -90,7 +90,7 @@ pub fn parse_target(raw: &str) -> Result<url::Url, FieldError> {
             format!("must be at most {MAX_URL_LEN} characters"),
         ));
     }
-    crate::articles::model::check_http_url(raw).map_err(|m| FieldError::new("url", m))?;
+    crate::fields::url::check_http_url(raw).map_err(|m| FieldError::new("url", m))?;
     url::Url::parse(raw).map_err(|e| FieldError::new("url", format!("is not a valid URL: {e}")))
 }
 

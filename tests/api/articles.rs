@@ -1314,3 +1314,81 @@ async fn a_kicker_is_set_changed_cleared_and_shown_to_readers() {
     let list = app.get("/api/v1/articles").await.json();
     assert!(list["data"][0]["kicker"].is_null());
 }
+
+/// Typed inputs (issue 11): one 422 names every invalid field of a write with its path, type
+/// errors included (serde alone would stop at the first), and nothing is changed.
+#[actix_web::test]
+async fn a_write_with_several_bad_fields_names_each_of_them_at_once() {
+    let app = TestApp::spawn().await;
+    let editor = app.token_for("editor").await;
+    let a = create(&app, &editor, &story("Several bad fields")).await;
+    let id = a["id"].as_str().unwrap();
+    let res = app
+        .patch(
+            &format!("/api/v1/admin/articles/{id}"),
+            &json!({
+                "kicker": "k".repeat(61),
+                "comments_enabled": "yes",
+                "tags": vec!["t"; 51],
+                "embargo_until": "next week",
+                "hero": {"caption": "no image id"},
+                "seo": {"canonical_url": "ftp://x.example/"},
+                "body": [{"type": "heading", "level": 9, "text": "x"}, {"type": "quote"}]
+            }),
+        )
+        .bearer(&editor)
+        .send()
+        .await;
+    let mut f = fields(&res.assert_problem(422));
+    f.sort();
+    assert_eq!(
+        f,
+        [
+            "body[0].level",
+            "body[1].text",
+            "comments_enabled",
+            "embargo_until",
+            "hero.image_id",
+            "kicker",
+            "seo.canonical_url",
+            "tags"
+        ]
+    );
+    let after = app
+        .request(Method::GET, &format!("/api/v1/admin/articles/{id}"))
+        .bearer(&editor)
+        .send()
+        .await
+        .json();
+    assert_eq!(after["kicker"], a["kicker"]);
+    assert_eq!(after["body"], a["body"]);
+}
+
+/// Every JSON write goes through the same typed parsing: a value of the wrong type is a 422
+/// naming the field, not a 422 on "body" with serde's message about the whole document.
+#[actix_web::test]
+async fn a_wrong_type_in_any_write_names_its_field() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for (path, body, field) in [
+        (
+            "/api/v1/admin/tags",
+            json!({"name": "Weather", "slug": 7}),
+            "slug",
+        ),
+        (
+            "/api/v1/admin/users",
+            json!({"email": "a@b.example", "display_name": ["x"], "role": "author", "password": "long enough password"}),
+            "display_name",
+        ),
+        (
+            "/api/v1/admin/webhooks",
+            json!({"url": "https://hooks.example/x", "events": "article.published"}),
+            "events",
+        ),
+    ] {
+        let res = app.post(path, &body).bearer(&admin).send().await;
+        let problem = res.assert_problem(422);
+        assert_eq!(fields(&problem), [field], "{path}: {problem}");
+    }
+}

@@ -442,3 +442,110 @@ async fn article_tag_and_site_fields_are_checked_as_the_spec_states_them() {
         .await
         .assert_problem(400);
 }
+
+/// The limits the spec states for a write are the limits its types enforce (each rule is a type
+/// in `src/fields`, and the spec carries the same numbers): for every plain-text property of
+/// the article and tag writes that has a `maxLength`, `maxLength` characters are taken and one
+/// more is a 422 naming that property, and for every array with `maxItems` one more item is a
+/// 422 naming it.
+#[actix_web::test]
+async fn the_spec_states_the_limits_of_the_types() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let spec = serde_json::to_value(masthead::startup::openapi()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    // (schema, JSON path prefix of the property in the write, endpoint, what else the write needs)
+    let cases = [
+        (
+            "ArticleInput",
+            "",
+            "/api/v1/admin/articles",
+            json!({"headline": "Limits"}),
+        ),
+        (
+            "SeoInput",
+            "seo.",
+            "/api/v1/admin/articles",
+            json!({"headline": "Limits"}),
+        ),
+        ("CreateTag", "", "/api/v1/admin/tags", json!({"name": "Limits"})),
+    ];
+    let mut checked = Vec::new();
+    for (schema, prefix, endpoint, base) in cases {
+        for (name, property) in schemas[schema]["properties"].as_object().expect(schema) {
+            let is_text = property["type"] == "string" || property["type"] == json!(["string", "null"]);
+            let path = format!("{prefix}{name}");
+            let with = |value: Value| {
+                let mut body = base.clone();
+                match prefix {
+                    "" => body[name.as_str()] = value,
+                    _ => body["seo"] = json!({ name.as_str(): value }),
+                }
+                body
+            };
+            // Plain text limits (ids, slugs and URLs have patterns that `x…` does not meet).
+            if let Some(max) = property["maxLength"].as_u64().filter(|_| {
+                is_text
+                    && property
+                        .get("pattern")
+                        .is_none_or(|p| p.as_str().is_some_and(|p| p.starts_with("^[\\s\\S]*")))
+            }) {
+                let max = max as usize;
+                let long = app
+                    .post(endpoint, &with(json!("x".repeat(max + 1))))
+                    .bearer(&token)
+                    .send()
+                    .await;
+                let problem = long.assert_problem(422);
+                assert_eq!(problem["errors"][0]["field"], path.as_str(), "{path}: {problem}");
+                let fits = app
+                    .post(endpoint, &with(json!("y".repeat(max))))
+                    .bearer(&token)
+                    .send()
+                    .await;
+                // Taken, or refused for another reason than its length (an og_image must exist).
+                assert!(
+                    fits.status == 201 || (fits.status == 422 && !fits.text().contains("at most")),
+                    "{path} of {max} characters: {}",
+                    fits.text()
+                );
+                checked.push(path.clone());
+            }
+            if let Some(max) = property["maxItems"].as_u64() {
+                let item = if name == "body" {
+                    json!({"type": "divider"})
+                } else {
+                    json!("x")
+                };
+                let items = vec![item; max as usize + 1];
+                let res = app
+                    .post(endpoint, &with(json!(items)))
+                    .bearer(&token)
+                    .send()
+                    .await;
+                let problem = res.assert_problem(422);
+                assert_eq!(problem["errors"][0]["field"], path.as_str(), "{path}: {problem}");
+                checked.push(path.clone());
+            }
+        }
+    }
+    for expected in [
+        "headline",
+        "standfirst",
+        "dateline",
+        "kicker",
+        "body",
+        "authors",
+        "tags",
+        "seo.meta_title",
+        "seo.meta_description",
+        "seo.og_image",
+        "name",
+        "description",
+    ] {
+        assert!(
+            checked.iter().any(|c| c == expected),
+            "{expected} was not checked: {checked:?}"
+        );
+    }
+}
