@@ -191,7 +191,7 @@ fn parse_storage(get: &impl Fn(&str) -> Option<String>) -> Result<Storage, Confi
         ));
     }
     let prefix = prefix.trim_matches('/');
-    if !prefix.is_empty() && crate::images::storage::StorageKey::parse(prefix).is_none() {
+    if !prefix.is_empty() && crate::images::key::StorageKey::parse(prefix).is_none() {
         return Err(invalid(
             NAME,
             format!("the prefix `{prefix}` may only have segments of A-Z, a-z, 0-9, `.`, `_` and `-`"),

@@ -21,6 +21,7 @@ pub mod dto;
 pub mod embedded;
 pub mod form;
 pub mod http;
+pub mod key;
 pub mod kind;
 pub mod media;
 pub mod meta;

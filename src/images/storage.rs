@@ -11,38 +11,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// A validated storage key: `/`-separated segments of `[A-Za-z0-9._-]`, none empty, none `.`
-/// or `..`, no leading `/`. Anything a client sends is turned into a key only through the
-/// constructors of this module, so a key can never escape the store's root.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StorageKey(String);
-
-impl StorageKey {
-    /// Checks `raw` and wraps it; `None` if it is not a safe key.
-    pub fn parse(raw: &str) -> Option<StorageKey> {
-        let ok = !raw.is_empty()
-            && raw.len() <= 512
-            && raw.split('/').all(|seg| {
-                !seg.is_empty()
-                    && seg != "."
-                    && seg != ".."
-                    && seg
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-            });
-        ok.then(|| StorageKey(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for StorageKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use crate::images::key::StorageKey;
 
 /// A place to keep blobs by key. Writes are atomic: a reader sees the old object, the new
 /// object or nothing, never half a file.
