@@ -1,6 +1,7 @@
 //! Several instances (PRODUCT.md §9): images in a real S3-compatible server shared by two
-//! instances, the store failing under an upload (503, no row), `/readyz` per dependency, and
-//! rate limits that hold across instances on PostgreSQL.
+//! instances, the store failing under an upload (503, no row) or stalling (other writes go on),
+//! `/readyz` per dependency, rate limits that hold across instances on PostgreSQL, and the
+//! cache-purge listener on a URL of its own (`MASTHEAD_LISTEN_DATABASE_URL`).
 //!
 //! The S3 tests need a server: `.ci/run` starts one (scripts/s3-server) and sets
 //! `TEST_S3_ENDPOINT`, `TEST_S3_BUCKET`, `TEST_S3_REGION`, `TEST_S3_ACCESS_KEY_ID` and
@@ -13,6 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actix_web::http::Method;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use futures_util::future::join_all;
 use masthead::config::{S3Settings, Settings, Storage};
 use serde_json::json;
 
@@ -263,6 +266,167 @@ async fn on_postgresql_two_instances_share_the_login_and_comment_limits() {
     second_handle.stop(true).await;
 }
 
+#[actix_web::test]
+async fn concurrent_uploads_of_the_same_bytes_leave_one_image_and_one_object() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("author").await;
+    let bytes = jpeg(640, 480, 21);
+    let answers = join_all((0..4).map(|_| upload(&app, &token, "same.jpg", &bytes, &[]))).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        vec![200, 200, 200, 201],
+        "one upload stored it, the others found it"
+    );
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    // Each upload that lost the race deleted the object it wrote: one original on disk.
+    let originals: Vec<_> = std::fs::read_dir(app.settings.media_dir.join("originals"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.starts_with(".tmp-"))
+        .collect();
+    let id = ids.into_iter().next().unwrap();
+    assert_eq!(originals, vec![format!("{id}.jpg")]);
+}
+
+#[actix_web::test]
+async fn a_slow_object_write_does_not_hold_up_other_writes() {
+    // The object is written before the database transaction: on SQLite, whose one write lock
+    // a transaction holds, a stalled PUT would otherwise stall every editorial write.
+    let Some(s3) = s3_settings() else { return };
+    let endpoint = s3.endpoint.clone().unwrap();
+    let proxy = Proxy::start(endpoint.trim_start_matches("http://").trim_end_matches('/'));
+    let through_proxy = S3Settings {
+        endpoint: Some(proxy.url()),
+        ..s3
+    };
+    let app = TestApp::spawn_with(on_s3(&through_proxy)).await;
+    let token = app.token_for("author").await;
+    proxy.stall_uploads(true);
+    let bytes = jpeg(800, 600, 31);
+    let uploading = upload(&app, &token, "slow.jpg", &bytes, &[]);
+    let meanwhile = async {
+        // Once the PUT is held at the proxy, an editorial write goes through at once.
+        let waiting = std::time::Instant::now();
+        while !proxy.has_stalled() {
+            assert!(
+                waiting.elapsed().as_secs() < 20,
+                "the upload never reached the store"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let started = std::time::Instant::now();
+        let created = app
+            .post(
+                "/api/v1/admin/articles",
+                &crate::articles::story("Written while an upload waits"),
+            )
+            .bearer(&token)
+            .send()
+            .await;
+        let took = started.elapsed();
+        created.assert_status(201);
+        assert!(proxy.has_stalled(), "the upload was still writing its object");
+        proxy.stall_uploads(false);
+        took
+    };
+    let (uploaded, took) = futures_util::future::join(uploading, meanwhile).await;
+    uploaded.assert_status(201);
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "the write waited {took:?} for the upload's object"
+    );
+}
+
+#[actix_web::test]
+async fn on_postgresql_the_purge_listener_may_have_a_url_of_its_own() {
+    let app = TestApp::spawn().await;
+    let Some(pg) = app.postgres() else {
+        return; // the listener exists on PostgreSQL only (the setting is refused on SQLite)
+    };
+    // The same database spelled differently, tagged so its connection can be found.
+    let tag = format!(
+        "masthead-listener-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let mut listen = url::Url::parse(&pg.url.replacen("postgres://", "postgresql://", 1)).unwrap();
+    listen.set_host(Some("localhost")).unwrap();
+    listen.query_pairs_mut().append_pair("application_name", &tag);
+    let listen = listen.to_string();
+    let (second, handle) = app
+        .second_instance(|s| s.listen_database_url = Some(listen.clone()))
+        .await;
+    let mut conn = PgConnection::establish(&pg.url).unwrap();
+    let listening: i64 =
+        diesel::sql_query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1")
+            .bind::<diesel::sql_types::Text, _>(&tag)
+            .get_result::<Count>(&mut conn)
+            .unwrap()
+            .n;
+    assert_eq!(listening, 1, "the second instance listens on its own URL");
+
+    let editor = app.token_for("editor").await;
+    let a = crate::articles::published(&app, &editor, &crate::articles::story("Ferry timetable")).await;
+    let path = format!("{second}/api/v1/articles/ferry-timetable");
+    for _ in 0..2 {
+        assert_eq!(app.get(&path).await.json()["headline"], "Ferry timetable");
+    }
+    app.patch(
+        &format!("/api/v1/admin/articles/{}", a["id"].as_str().unwrap()),
+        &json!({"headline": "Ferry timetable changes"}),
+    )
+    .bearer(&editor)
+    .send()
+    .await
+    .assert_status(200);
+    let written = std::time::Instant::now();
+    while app.get(&path).await.json()["headline"] != "Ferry timetable changes" {
+        assert!(
+            written.elapsed() < std::time::Duration::from_secs(1),
+            "the second instance still serves the old headline after 1 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    handle.stop(false).await;
+}
+
+#[actix_web::test]
+async fn on_postgresql_a_listener_url_that_misses_the_database_stops_the_start_naming_the_setting() {
+    let app = TestApp::spawn().await;
+    let Some(pg) = app.postgres() else { return };
+    let start = |listen: String| {
+        let mut settings = app.settings.clone();
+        settings.listen_database_url = Some(listen);
+        match masthead::startup::Application::build(settings) {
+            Ok(_) => panic!("the server started with a listener that hears nothing"),
+            Err(e) => format!("{e:#}"),
+        }
+    };
+    // Another database of the same server: it connects, but the test notice never arrives.
+    let other = start(crate::helpers::postgres_admin_url().unwrap());
+    assert!(other.starts_with("MASTHEAD_LISTEN_DATABASE_URL: "), "{other}");
+    assert!(
+        other.contains("did not reach the cache-purge listener"),
+        "{other}"
+    );
+    let mut missing = url::Url::parse(&pg.url).unwrap();
+    missing.set_path(&format!("no_such_db_{}", uuid::Uuid::new_v4().simple()));
+    let missing = start(missing.to_string());
+    assert!(missing.starts_with("MASTHEAD_LISTEN_DATABASE_URL: "), "{missing}");
+    assert!(missing.contains("cannot connect"), "{missing}");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
 async fn post_comment(app: &TestApp, base: &str, slug: &str, n: usize) -> u16 {
     let (token, answer) = crate::comments::solved_challenge(app).await;
     app.post(
@@ -302,6 +466,10 @@ struct ProxyState {
     down: AtomicBool,
     /// When non-zero: die once a connection has sent this many bytes towards the server.
     die_after: AtomicUsize,
+    /// While set, bytes towards the server are held back (a store that stopped reading).
+    stall: AtomicBool,
+    /// Set once bytes were held back by `stall`.
+    stalled: AtomicBool,
     open: Mutex<Vec<TcpStream>>,
 }
 
@@ -352,6 +520,17 @@ impl Proxy {
         self.state.die_after.store(bytes, Ordering::SeqCst);
     }
 
+    fn stall_uploads(&self, on: bool) {
+        if on {
+            self.state.stalled.store(false, Ordering::SeqCst);
+        }
+        self.state.stall.store(on, Ordering::SeqCst);
+    }
+
+    fn has_stalled(&self) -> bool {
+        self.state.stalled.load(Ordering::SeqCst)
+    }
+
     fn is_down(&self) -> bool {
         self.state.down.load(Ordering::SeqCst)
     }
@@ -380,6 +559,10 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, watch: Option<Arc<ProxyState>>) 
             Ok(n) => n,
         };
         if let Some(state) = &watch {
+            while state.stall.load(Ordering::SeqCst) {
+                state.stalled.store(true, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
             let limit = state.die_after.load(Ordering::SeqCst);
             let sent = if limit > 0 {
                 *since_armed.get_or_insert(0) + n
