@@ -7,6 +7,8 @@
 //! `TEST_S3_ENDPOINT`, `TEST_S3_BUCKET`, `TEST_S3_REGION`, `TEST_S3_ACCESS_KEY_ID` and
 //! `TEST_S3_SECRET_ACCESS_KEY`. Without `TEST_S3_ENDPOINT` they pass without running on a
 //! developer's machine, and fail under CI (`CI` set), so CI cannot skip them by accident.
+//! The wrong-credentials test needs a server that checks signatures (moto does not):
+//! `scripts/s3-server start-signing` runs s3s-fs and prints the `TEST_S3_SIGNING_*` settings.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -134,13 +136,74 @@ async fn a_wrong_bucket_or_an_unreachable_endpoint_stop_the_start_with_the_setti
     });
     assert!(no_bucket.starts_with("MASTHEAD_STORAGE"), "{no_bucket}");
     assert!(no_bucket.contains("does not exist"), "{no_bucket}");
-    // Wrong credentials (named as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) are not tested:
-    // the test server (moto) accepts any (scripts/s3-server says why).
+    // Wrong credentials: moto accepts any, so they are tested against the server that checks
+    // signatures (`wrong_s3_credentials_stop_the_start_naming_the_credential_settings`).
     let nobody_home = start(S3Settings {
         endpoint: Some(format!("http://127.0.0.1:{}", closed_port())),
         ..s3
     });
     assert!(nobody_home.contains("MASTHEAD_S3_ENDPOINT"), "{nobody_home}");
+}
+
+/// The server that checks signatures (s3s-fs, `scripts/s3-server start-signing`); `None`
+/// outside CI when it is not running.
+fn signing_s3_settings() -> Option<S3Settings> {
+    let Ok(endpoint) = std::env::var("TEST_S3_SIGNING_ENDPOINT") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the credentials test: TEST_S3_SIGNING_ENDPOINT is not set (see .ci/run, scripts/s3-server)"
+        );
+        eprintln!("TEST_S3_SIGNING_ENDPOINT is not set: credentials test not run (README, Tests)");
+        return None;
+    };
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is set with TEST_S3_SIGNING_ENDPOINT"))
+    };
+    Some(S3Settings {
+        bucket: var("TEST_S3_SIGNING_BUCKET"),
+        prefix: format!("test-{}", uuid::Uuid::new_v4().simple()),
+        endpoint: Some(endpoint),
+        region: "us-east-1".into(),
+        path_style: true,
+        access_key_id: Some(var("TEST_S3_SIGNING_ACCESS_KEY_ID")),
+        secret_access_key: Some(var("TEST_S3_SIGNING_SECRET_ACCESS_KEY").into()),
+    })
+}
+
+#[actix_web::test]
+async fn wrong_s3_credentials_stop_the_start_naming_the_credential_settings() {
+    let Some(s3) = signing_s3_settings() else { return };
+    // The right key works, uploads included: the server does check what we sign.
+    let app = TestApp::spawn_with(on_s3(&s3)).await;
+    let token = app.token_for("author").await;
+    upload(&app, &token, "signed.jpg", &jpeg(320, 240, 41), &[])
+        .await
+        .assert_status(201);
+    let start = |s3: S3Settings| {
+        let mut settings = app.settings.clone();
+        settings.storage = Storage::S3(s3);
+        match masthead::startup::Application::build(settings) {
+            Ok(_) => panic!("the server started with wrong credentials"),
+            Err(e) => format!("{e:#}"),
+        }
+    };
+    for wrong in [
+        S3Settings {
+            secret_access_key: Some("not-the-secret".to_owned().into()),
+            ..s3.clone()
+        },
+        S3Settings {
+            access_key_id: Some("nobody".into()),
+            ..s3.clone()
+        },
+    ] {
+        let err = start(wrong);
+        assert!(
+            err.starts_with("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: the credentials are refused"),
+            "{err}"
+        );
+        assert!(!err.contains("not-the-secret"), "the secret is not echoed: {err}");
+    }
 }
 
 #[actix_web::test]
