@@ -27,6 +27,7 @@ import hmac
 import http.client
 import json
 import os
+import random
 import signal
 import statistics
 import sys
@@ -197,7 +198,9 @@ def staleness(args, token, rounds):
             if time.monotonic() - at > 5:
                 fail(f"B still serves version {v} 5 s after edit {n} was acknowledged by A")
             time.sleep(0.001)
-        time.sleep(0.05)
+        # A random pause, so the edits do not fall into step with the listener's 50 ms polls
+        # (in step, every edit would land at the same point of the cycle).
+        time.sleep(random.uniform(0.02, 0.12))
     stop.set()
     reader.join()
 
@@ -296,7 +299,7 @@ def failover(args, token, article_slug, headline):
             with open(f"/proc/{pid}/stat") as f:
                 if f.read().split(") ", 1)[1].startswith("Z"):
                     break
-        except FileNotFoundError:
+        except OSError:  # gone between the open and the read (ESRCH), or before the open
             break
         time.sleep(0.001)
     gone = time.monotonic()
