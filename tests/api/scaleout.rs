@@ -1,7 +1,7 @@
 //! Several instances (PRODUCT.md §9): images in a real S3-compatible server shared by two
 //! instances, the store failing under an upload (503, no row) or stalling (other writes go on),
-//! `/readyz` per dependency, rate limits that hold across instances on PostgreSQL, and the
-//! cache-purge listener on a URL of its own (`MASTHEAD_LISTEN_DATABASE_URL`).
+//! `/readyz` per dependency, and rate limits that hold across instances on PostgreSQL. The
+//! cache-purge listener's tests are in `scaleout_listener.rs`.
 //!
 //! The S3 tests need a server: `.ci/run` starts one (scripts/s3-server) and sets
 //! `TEST_S3_ENDPOINT`, `TEST_S3_BUCKET`, `TEST_S3_REGION`, `TEST_S3_ACCESS_KEY_ID` and
@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actix_web::http::Method;
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use futures_util::future::join_all;
 use masthead::config::{S3Settings, Settings, Storage};
 use serde_json::json;
@@ -406,90 +405,6 @@ async fn a_slow_object_write_does_not_hold_up_other_writes() {
     );
 }
 
-#[actix_web::test]
-async fn on_postgresql_the_purge_listener_may_have_a_url_of_its_own() {
-    let app = TestApp::spawn().await;
-    let Some(pg) = app.postgres() else {
-        return; // the listener exists on PostgreSQL only (the setting is refused on SQLite)
-    };
-    // The same database spelled differently, tagged so its connection can be found.
-    let tag = format!(
-        "masthead-listener-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
-    let mut listen = url::Url::parse(&pg.url.replacen("postgres://", "postgresql://", 1)).unwrap();
-    listen.set_host(Some("localhost")).unwrap();
-    listen.query_pairs_mut().append_pair("application_name", &tag);
-    let listen = listen.to_string();
-    let (second, handle) = app
-        .second_instance(|s| s.listen_database_url = Some(listen.clone()))
-        .await;
-    let mut conn = PgConnection::establish(&pg.url).unwrap();
-    let listening: i64 =
-        diesel::sql_query("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1")
-            .bind::<diesel::sql_types::Text, _>(&tag)
-            .get_result::<Count>(&mut conn)
-            .unwrap()
-            .n;
-    assert_eq!(listening, 1, "the second instance listens on its own URL");
-
-    let editor = app.token_for("editor").await;
-    let a = crate::articles::published(&app, &editor, &crate::articles::story("Ferry timetable")).await;
-    let path = format!("{second}/api/v1/articles/ferry-timetable");
-    for _ in 0..2 {
-        assert_eq!(app.get(&path).await.json()["headline"], "Ferry timetable");
-    }
-    app.patch(
-        &format!("/api/v1/admin/articles/{}", a["id"].as_str().unwrap()),
-        &json!({"headline": "Ferry timetable changes"}),
-    )
-    .bearer(&editor)
-    .send()
-    .await
-    .assert_status(200);
-    let written = std::time::Instant::now();
-    while app.get(&path).await.json()["headline"] != "Ferry timetable changes" {
-        assert!(
-            written.elapsed() < std::time::Duration::from_secs(1),
-            "the second instance still serves the old headline after 1 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    handle.stop(false).await;
-}
-
-#[actix_web::test]
-async fn on_postgresql_a_listener_url_that_misses_the_database_stops_the_start_naming_the_setting() {
-    let app = TestApp::spawn().await;
-    let Some(pg) = app.postgres() else { return };
-    let start = |listen: String| {
-        let mut settings = app.settings.clone();
-        settings.listen_database_url = Some(listen);
-        match masthead::startup::Application::build(settings) {
-            Ok(_) => panic!("the server started with a listener that hears nothing"),
-            Err(e) => format!("{e:#}"),
-        }
-    };
-    // Another database of the same server: it connects, but the test notice never arrives.
-    let other = start(crate::helpers::postgres_admin_url().unwrap());
-    assert!(other.starts_with("MASTHEAD_LISTEN_DATABASE_URL: "), "{other}");
-    assert!(
-        other.contains("did not reach the cache-purge listener"),
-        "{other}"
-    );
-    let mut missing = url::Url::parse(&pg.url).unwrap();
-    missing.set_path(&format!("no_such_db_{}", uuid::Uuid::new_v4().simple()));
-    let missing = start(missing.to_string());
-    assert!(missing.starts_with("MASTHEAD_LISTEN_DATABASE_URL: "), "{missing}");
-    assert!(missing.contains("cannot connect"), "{missing}");
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 async fn post_comment(app: &TestApp, base: &str, slug: &str, n: usize) -> u16 {
     let (token, answer) = crate::comments::solved_challenge(app).await;
     app.post(
@@ -517,9 +432,9 @@ fn closed_port() -> u16 {
         .port()
 }
 
-/// A TCP proxy in front of the S3 server that can "kill" it: close every connection and
+/// A TCP proxy in front of the S3 server (or PostgreSQL) that can "kill" it: close every connection and
 /// refuse new ones, at once or as soon as an upload has sent some bytes; then revive it.
-struct Proxy {
+pub(crate) struct Proxy {
     port: u16,
     state: Arc<ProxyState>,
 }
@@ -546,7 +461,7 @@ impl ProxyState {
 }
 
 impl Proxy {
-    fn start(upstream: &str) -> Proxy {
+    pub(crate) fn start(upstream: &str) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(ProxyState::default());
@@ -575,6 +490,15 @@ impl Proxy {
         Proxy { port, state }
     }
 
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Closes every connection through it and refuses new ones until [`Proxy::revive`].
+    pub(crate) fn kill(&self) {
+        self.state.kill();
+    }
+
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -598,7 +522,7 @@ impl Proxy {
         self.state.down.load(Ordering::SeqCst)
     }
 
-    fn revive(&self) {
+    pub(crate) fn revive(&self) {
         self.state.die_after.store(0, Ordering::SeqCst);
         self.state.down.store(false, Ordering::SeqCst);
     }
