@@ -29,7 +29,7 @@ import json
 import os
 import random
 import signal
-import statistics
+import socket
 import sys
 import threading
 import time
@@ -294,13 +294,19 @@ def failover(args, token, article_slug, headline):
         pid = int(f.read().strip())
     killed = time.monotonic()
     os.kill(pid, signal.SIGKILL)
-    while True:  # gone: no process, or a zombie nobody reaped yet
+    # Gone once its port refuses connections. (Not when /proc shows the process a zombie: the
+    # main thread is one while the others still close its sockets, and nginx can still connect
+    # in those milliseconds; such a request is in flight, not after.)
+    a_addr = urllib.parse.urlsplit(args.a)
+    while True:
         try:
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().split(") ", 1)[1].startswith("Z"):
-                    break
-        except OSError:  # gone between the open and the read (ESRCH), or before the open
+            socket.create_connection((a_addr.hostname, a_addr.port), timeout=1).close()
+        except ConnectionRefusedError:
             break
+        except OSError:
+            pass
+        if time.monotonic() - killed > 5:
+            fail("instance A still accepts connections 5 s after SIGKILL")
         time.sleep(0.001)
     gone = time.monotonic()
     time.sleep(duration - kill_after)
@@ -314,7 +320,7 @@ def failover(args, token, article_slug, headline):
     acked = [r for r in results if 200 <= r[2] < 300]
     say(f"failover: A killed (SIGKILL) {kill_after:.1f} s into {writers} writers through nginx; "
         f"{len(results)} writes: {len(before)} before, {len(in_flight)} in flight, {len(after)} after "
-        f"(A was gone {1000 * (gone - killed):.1f} ms after the signal)")
+        f"(A's port refused connections {1000 * (gone - killed):.1f} ms after the signal)")
     wrong_before = [r[:4] for r in before if r[2] != 201]
     wrong_after = [r[:4] + (r[5],) for r in after if r[2] != 201]
     wrong_in_flight = [r[:4] + (r[5],) for r in in_flight if r[2] not in (201, 502)]
