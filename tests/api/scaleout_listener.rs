@@ -34,9 +34,7 @@ async fn on_postgresql_the_purge_listener_may_have_a_url_of_its_own() {
     let a = crate::articles::published(&app, &editor, &crate::articles::story("Ferry timetable")).await;
     let id = a["id"].as_str().unwrap();
     let path = format!("{second}/api/v1/articles/ferry-timetable");
-    for _ in 0..2 {
-        assert_eq!(app.get(&path).await.json()["headline"], "Ferry timetable");
-    }
+    cached_on(&app, &second, &path, "Ferry timetable").await;
     edit_and_wait(&app, &editor, id, &path, "Ferry timetable changes", 1000).await;
     handle.stop(false).await;
 }
@@ -57,9 +55,7 @@ async fn on_postgresql_a_dropped_listener_connection_is_reestablished_and_the_ca
     let a = crate::articles::published(&app, &editor, &crate::articles::story("Tram depot")).await;
     let id = a["id"].as_str().unwrap();
     let path = format!("{second}/api/v1/articles/tram-depot");
-    for _ in 0..2 {
-        assert_eq!(app.get(&path).await.json()["headline"], "Tram depot");
-    }
+    cached_on(&app, &second, &path, "Tram depot").await;
 
     // Cut: a write's notice now reaches no one, and the other instance keeps its stale copy.
     proxy.kill();
@@ -90,6 +86,34 @@ async fn on_postgresql_a_dropped_listener_connection_is_reestablished_and_the_ca
     }
     edit_and_wait(&app, &editor, id, &path, "Tram depot reopens in May", 1000).await;
     handle.stop(false).await;
+}
+
+/// Reads `path` until the instance at `base` answers it from its cache with `headline`. The
+/// publish's own notice must have been handled first (it purges the entry and leaves the next
+/// due time unknown, so reads before it may not be stored at all): hence the pause.
+async fn cached_on(app: &TestApp, base: &str, path: &str, headline: &str) {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for _ in 0..50 {
+        let before = hits(app, base).await;
+        assert_eq!(app.get(path).await.json()["headline"], headline);
+        if hits(app, base).await > before {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{path} is never answered from the cache of {base}");
+}
+
+async fn hits(app: &TestApp, base: &str) -> u64 {
+    let text = app.get(&format!("{base}/metrics")).await.text();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("masthead_response_cache_hits_total")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .expect("the hit counter is in /metrics")
 }
 
 /// `url` with an `application_name` of its own, and that name.
