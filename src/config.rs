@@ -1,7 +1,7 @@
 //! Typed settings read from `MASTHEAD_*` environment variables (and an optional `.env` file),
-//! validated once at start so a bad setting fails with one clear message. Just over 700 lines
+//! validated once at start so a bad setting fails with one clear message. About 800 lines
 //! with its tests: one flat list of every setting is easier to check against `.env.example`
-//! than settings spread over the modules that use them.
+//! (a test does) than settings spread over the modules that use them.
 
 use std::path::PathBuf;
 use std::time::Duration;
