@@ -1,7 +1,7 @@
 //! Typed settings read from `MASTHEAD_*` environment variables (and an optional `.env` file),
-//! validated once at start so a bad setting fails with one clear message. Just over 700 lines
+//! validated once at start so a bad setting fails with one clear message. About 800 lines
 //! with its tests: one flat list of every setting is easier to check against `.env.example`
-//! than settings spread over the modules that use them.
+//! (a test does) than settings spread over the modules that use them.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,6 +38,10 @@ fn invalid(name: &'static str, message: impl Into<String>) -> ConfigError {
 pub struct Settings {
     pub environment: Environment,
     pub database_url: String,
+    /// Where the cache-purge listener connects (`MASTHEAD_LISTEN_DATABASE_URL`, PostgreSQL
+    /// only); `None` = `database_url`. Behind a transaction-mode pooler `LISTEN` needs a
+    /// session connection of its own (docs/deployment.md).
+    pub listen_database_url: Option<String>,
     pub bind: String,
     pub jwt_secret: SecretString,
     /// True when no secret was configured (development): the server then replaces the random
@@ -278,6 +282,8 @@ impl Settings {
         crate::db::DatabaseUrl::parse(&database_url)
             .map_err(|e| invalid("MASTHEAD_DATABASE_URL", e.to_string()))?;
 
+        let listen_database_url = parse_listen_url(&get, &database_url)?;
+
         let bind = get("MASTHEAD_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
         if bind.parse::<std::net::SocketAddr>().is_err() && !bind.contains(':') {
             return Err(invalid("MASTHEAD_BIND", format!("`{bind}` is not host:port")));
@@ -303,6 +309,7 @@ impl Settings {
         Ok(Settings {
             environment,
             database_url,
+            listen_database_url,
             bind,
             jwt_secret: SecretString::from(jwt_secret),
             jwt_secret_generated,
@@ -400,10 +407,52 @@ impl Settings {
         settings
     }
 
+    /// The URL the cache-purge listener connects to: `MASTHEAD_LISTEN_DATABASE_URL`, else the
+    /// database's own; `None` on SQLite (one process per file: nobody to listen to).
+    pub fn listen_url(&self) -> Option<&str> {
+        match &self.listen_database_url {
+            Some(url) => Some(url),
+            None => self
+                .database_url
+                .starts_with("postgres")
+                .then_some(self.database_url.as_str()),
+        }
+    }
+
     /// The secret's bytes, for signing tokens.
     pub fn jwt_secret_bytes(&self) -> &[u8] {
         self.jwt_secret.expose_secret().as_bytes()
     }
+}
+
+/// `MASTHEAD_LISTEN_DATABASE_URL`: a PostgreSQL URL, and only with a PostgreSQL database (on
+/// SQLite there is no listener: a value there is a mistake worth saying, not ignoring). The URL
+/// is not echoed: it may hold a password.
+fn parse_listen_url(
+    get: &impl Fn(&str) -> Option<String>,
+    database_url: &str,
+) -> Result<Option<String>, ConfigError> {
+    const NAME: &str = "MASTHEAD_LISTEN_DATABASE_URL";
+    let Some(url) = get(NAME) else {
+        return Ok(None);
+    };
+    match crate::db::DatabaseUrl::parse(&url) {
+        Ok(crate::db::DatabaseUrl::Postgres(_)) => {}
+        _ => {
+            return Err(invalid(
+                NAME,
+                "is not a postgres:// URL: the cache-purge listener uses PostgreSQL's LISTEN",
+            ));
+        }
+    }
+    if !database_url.starts_with("postgres") {
+        return Err(invalid(
+            NAME,
+            "is set but MASTHEAD_DATABASE_URL is not PostgreSQL: the listener only runs on \
+             PostgreSQL (unset it)",
+        ));
+    }
+    Ok(Some(url))
 }
 
 fn parse_bool(
@@ -610,6 +659,62 @@ mod tests {
             let err = settings(pairs).unwrap_err().to_string();
             assert!(err.starts_with(name), "{pairs:?}: {err}");
         }
+    }
+
+    #[test]
+    fn the_listener_url_is_postgresql_only_and_defaults_to_the_database_url() {
+        let pg = "postgres://masthead@127.0.0.1/masthead";
+        let s = settings(&[("MASTHEAD_DATABASE_URL", pg)]).expect("valid");
+        assert_eq!(s.listen_url(), Some(pg));
+        let session = "postgresql://masthead@db-direct:5432/masthead";
+        let s = settings(&[
+            ("MASTHEAD_DATABASE_URL", pg),
+            ("MASTHEAD_LISTEN_DATABASE_URL", session),
+        ])
+        .expect("valid");
+        assert_eq!(s.listen_url(), Some(session));
+        assert_eq!(settings(&[]).expect("defaults").listen_url(), None);
+        for pairs in [
+            &[
+                ("MASTHEAD_DATABASE_URL", pg),
+                ("MASTHEAD_LISTEN_DATABASE_URL", "sqlite://other.db"),
+            ][..],
+            &[("MASTHEAD_LISTEN_DATABASE_URL", pg)][..],
+        ] {
+            let err = settings(pairs).unwrap_err().to_string();
+            assert!(err.starts_with("MASTHEAD_LISTEN_DATABASE_URL: "), "{err}");
+            assert!(!err.contains("other.db"), "the URL is not echoed: {err}");
+        }
+    }
+
+    /// `.env.example` is the list of settings (PRODUCT.md §0): every variable the settings
+    /// read is in it, and it lists nothing they do not read.
+    #[test]
+    fn env_example_lists_exactly_the_settings_read() {
+        use std::collections::BTreeSet;
+        let asked = std::cell::RefCell::new(BTreeSet::new());
+        Settings::from_lookup(|key| {
+            asked.borrow_mut().insert(key.to_owned());
+            // S3 storage and PostgreSQL, so the settings read only with them are asked too.
+            match key {
+                "MASTHEAD_STORAGE" => Some("s3://bucket".to_owned()),
+                "MASTHEAD_DATABASE_URL" => Some("postgres://db/masthead".to_owned()),
+                _ => None,
+            }
+        })
+        .expect("valid");
+        let listed: BTreeSet<String> = include_str!("../.env.example")
+            .lines()
+            .filter_map(|line| line.trim_start_matches(['#', ' ']).split_once('='))
+            .map(|(key, _)| key.to_owned())
+            .filter(|key| {
+                !key.is_empty()
+                    && key
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            })
+            .collect();
+        assert_eq!(asked.into_inner(), listed);
     }
 
     #[test]

@@ -44,12 +44,15 @@ impl AppState {
         let purge = cache.clone();
         db.after_commit(Box::new(move |keys| purge.purge(keys)));
         // Other instances' writes, as they commit (PostgreSQL); the listener ends with the cache.
-        if let crate::db::DatabaseUrl::Postgres(url) = db.url()
-            && cache.is_enabled()
+        if let Some(url) = settings
+            .listen_url()
+            .filter(|_| db.is_postgres() && cache.is_enabled())
         {
+            let first = crate::db::notify::connect_checked(url, settings.listen_database_url.is_some(), &db)?;
             let cache = Arc::downgrade(&cache);
             crate::db::notify::listen(
-                url.clone(),
+                first,
+                url.to_owned(),
                 db.instance().to_owned(),
                 Box::new(move |what| {
                     let Some(cache) = cache.upgrade() else {

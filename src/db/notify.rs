@@ -4,6 +4,12 @@
 //! channel and purges its own response cache from what arrives. An instance skips its own
 //! notices (it purged as it committed). A listener that loses its connection reconnects and
 //! purges everything, since it may have missed notices meanwhile.
+//!
+//! The listener's connection may have a URL of its own (`MASTHEAD_LISTEN_DATABASE_URL`): behind a
+//! transaction-mode pooler `LISTEN` needs a session connection. Its first connection is checked
+//! at start ([`connect_checked`]): a notice sent through the pool must reach it, which proves
+//! both URLs reach the same database however they are spelled, and that notices are delivered
+//! (a transaction-mode pooler would swallow them). A failure stops the start, naming the setting.
 
 use std::time::Duration;
 
@@ -65,48 +71,122 @@ pub fn send(conn: &mut PgConnection, instance: &str, keys: &[String]) -> Result<
     Ok(())
 }
 
-/// Starts the listener of this instance on its own thread and connection. `purge` is called
-/// for each notice from another instance; when it returns `false` (the cache it fed is gone:
-/// the server stopped) the thread ends and closes its connection.
-pub fn listen(url: String, instance: String, purge: Box<dyn Fn(Purge) -> bool + Send>) {
+/// How long the start-up check waits for its test notice (delivery takes a millisecond; the
+/// rest is room for a loaded machine).
+const PROBE_WAIT: Duration = Duration::from_secs(5);
+
+/// Why the listener's first connection is refused; the message names the setting to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {reason}")]
+pub struct ListenError {
+    setting: &'static str,
+    reason: String,
+}
+
+/// Opens the listener's connection on `url` and checks it: a notice sent through `db`'s pool
+/// on a channel of this instance's own must arrive on it within [`PROBE_WAIT`]. `own_url` says
+/// whether `url` came from `MASTHEAD_LISTEN_DATABASE_URL` (for the message).
+pub fn connect_checked(url: &str, own_url: bool, db: &crate::db::Db) -> Result<PgConnection, ListenError> {
+    let setting = if own_url {
+        "MASTHEAD_LISTEN_DATABASE_URL"
+    } else {
+        "MASTHEAD_DATABASE_URL"
+    };
+    let fail = |reason: String| ListenError { setting, reason };
+    let mut conn = PgConnection::establish(url).map_err(|e| {
+        fail(format!(
+            "the cache-purge listener cannot connect: {}",
+            e.to_string().trim().replace('\n', " ")
+        ))
+    })?;
+    let probe = format!("masthead_probe_{}", db.instance());
+    conn.batch_execute(&format!("LISTEN {probe}"))
+        .map_err(|e| fail(format!("the cache-purge listener cannot LISTEN: {e}")))?;
+    let mut pooled = db
+        .get()
+        .map_err(|e| fail(format!("cannot send the listener's test notice: {e}")))?;
+    if let crate::db::DbConn::Postgres(pg) = &mut *pooled {
+        diesel::sql_query("SELECT pg_notify($1, 'probe')")
+            .bind::<diesel::sql_types::Text, _>(&probe)
+            .execute(pg)
+            .map_err(|e| fail(format!("cannot send the listener's test notice: {e}")))?;
+    }
+    drop(pooled);
+    let deadline = std::time::Instant::now() + PROBE_WAIT;
+    'wait: loop {
+        for notice in conn.notifications_iter() {
+            match notice {
+                Ok(n) if n.channel == probe => break 'wait,
+                Ok(_) => {}
+                Err(e) => return Err(fail(format!("the cache-purge listener lost its connection: {e}"))),
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(fail(format!(
+                "a test notice sent through MASTHEAD_DATABASE_URL did not reach the cache-purge \
+                 listener within {} s: the two URLs reach different databases, or a \
+                 transaction-mode pooler is in between (point MASTHEAD_LISTEN_DATABASE_URL at \
+                 PostgreSQL itself or a session-mode pool)",
+                PROBE_WAIT.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    conn.batch_execute(&format!("UNLISTEN {probe}; LISTEN {CHANNEL}"))
+        .map_err(|e| fail(format!("the cache-purge listener cannot LISTEN: {e}")))?;
+    Ok(conn)
+}
+
+/// Starts the listener of this instance on its own thread, on `first` (from
+/// [`connect_checked`]) and then on new connections to `url` whenever one is lost. `purge` is
+/// called for each notice from another instance; when it returns `false` (the cache it fed is
+/// gone: the server stopped) the thread ends and closes its connection.
+pub fn listen(first: PgConnection, url: String, instance: String, purge: Box<dyn Fn(Purge) -> bool + Send>) {
     let spawned = std::thread::Builder::new()
         .name("masthead-purge-listener".into())
         .spawn(move || {
-            let mut backoff = POLL;
-            let mut connected_before = false;
+            let mut conn = first;
             loop {
-                match PgConnection::establish(&url).and_then(|mut conn| {
-                    conn.batch_execute(&format!("LISTEN {CHANNEL}"))
-                        .map(|_| conn)
-                        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
-                }) {
-                    Ok(mut conn) => {
-                        backoff = POLL;
-                        // Notices sent while no connection listened are lost.
-                        if connected_before && !purge(Purge::Everything) {
-                            return;
-                        }
-                        connected_before = true;
-                        if !drain(&mut conn, &instance, &purge) {
-                            return;
-                        }
-                        tracing::warn!("the cache purge listener lost its connection; reconnecting");
-                    }
-                    Err(e) => {
-                        // Still wanted? (A stopped server's listener must not retry forever,
-                        // nor one whose database was dropped.)
-                        if !purge(Purge::Keys(Vec::new())) || e.to_string().contains("does not exist") {
-                            return;
-                        }
-                        tracing::debug!(error = %e, "the cache purge listener cannot connect yet");
-                        std::thread::sleep(backoff);
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                    }
+                if !drain(&mut conn, &instance, &purge) {
+                    return;
+                }
+                tracing::warn!("the cache purge listener lost its connection; reconnecting");
+                let Some(again) = reconnect(&url, &purge) else {
+                    return;
+                };
+                conn = again;
+                // Notices sent while no connection listened are lost.
+                if !purge(Purge::Everything) {
+                    return;
                 }
             }
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the cache purge listener: other instances' writes show after the cache TTL");
+    }
+}
+
+/// A new listening connection, retried with a growing pause; `None` when it is no longer
+/// wanted (a stopped server's listener must not retry forever, nor one whose database was
+/// dropped).
+fn reconnect(url: &str, purge: &dyn Fn(Purge) -> bool) -> Option<PgConnection> {
+    let mut backoff = POLL;
+    loop {
+        match PgConnection::establish(url).and_then(|mut conn| {
+            conn.batch_execute(&format!("LISTEN {CHANNEL}"))
+                .map(|_| conn)
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+        }) {
+            Ok(conn) => return Some(conn),
+            Err(e) => {
+                if !purge(Purge::Keys(Vec::new())) || e.to_string().contains("does not exist") {
+                    return None;
+                }
+                tracing::debug!(error = %e, "the cache purge listener cannot connect yet");
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use image::{DynamicImage, Rgb, RgbImage};
 use sha2::{Digest, Sha256};
 
 use crate::db::{DbConn, StoreError};
-use crate::images::http::save_new_image;
 use crate::images::process::{self, OutputFormat};
+use crate::images::save::save_new_image;
 use crate::images::storage::{MediaStore, StorageKey};
 use crate::images::store::NewImage;
 use crate::images::{container, embedded};

@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Auth, AuthorRole, ContributorRole, EditorRole};
-use crate::db::StoreError;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::events::{self, EventType, NewEvent};
 use crate::http::json::Valid;
@@ -21,7 +20,7 @@ use crate::images::form::check_focal;
 use crate::images::meta;
 use crate::images::process::{self, ImageProblem};
 use crate::images::storage::StorageKey;
-use crate::images::store::{self, ImageChanges, ImageRow, NewImage};
+use crate::images::store::{self, ImageChanges, NewImage};
 use crate::pagination::{Page, PageQuery, paginate};
 use crate::state::AppState;
 
@@ -244,11 +243,10 @@ pub async fn upload_image(
         created_at: now,
         updated_at: now,
     };
-    let media = state.media.clone();
-    let (row, created) = state
-        .db
-        .write(move |conn| save_new_image(conn, media.store.as_ref(), &key, &checked.stored, new.clone()))
-        .await?;
+    // The object first, then the row (`images::save` says why).
+    let (row, created) =
+        crate::images::save::save_upload(&state.db, state.media.store.clone(), key, checked.stored, new)
+            .await?;
     let dto = to_admin(&row, &state.settings);
     if created {
         Ok(HttpResponse::Created()
@@ -315,36 +313,6 @@ async fn check_under_budget(state: &AppState, bytes: Vec<u8>) -> Result<process:
     .await
     .map_err(ApiError::internal)?
     .map_err(image_problem)
-}
-
-/// Stores the bytes and the row, or returns the image that already has these bytes
-/// (`false` = not created). Also used by the demo loader.
-pub fn save_new_image(
-    conn: &mut crate::db::DbConn,
-    store: &dyn crate::images::storage::MediaStore,
-    key: &StorageKey,
-    stored: &[u8],
-    new: NewImage,
-) -> Result<(ImageRow, bool), StoreError> {
-    if let Some(existing) = store::find_by_sha256(conn, &new.sha256)? {
-        return Ok((existing, false));
-    }
-    store
-        .put(key, stored)
-        .map_err(|e| StoreError::MediaUnavailable(e.to_string()))?;
-    match store::insert(conn, &new) {
-        Ok(row) => Ok((row, true)),
-        Err(StoreError::Conflict(_)) => {
-            // A concurrent upload of the same bytes won; ours is not needed.
-            let _ = store.delete(key);
-            let existing = store::find_by_sha256(conn, &new.sha256)?.ok_or(StoreError::NotFound)?;
-            Ok((existing, false))
-        }
-        Err(other) => {
-            let _ = store.delete(key);
-            Err(other)
-        }
-    }
 }
 
 /// Search images (contributors and up, to pick images for their drafts).

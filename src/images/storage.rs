@@ -218,10 +218,19 @@ impl S3Store {
                     settings.bucket,
                     settings.endpoint.as_deref().unwrap_or("AWS")
                 ),
-                _ if code("InvalidAccessKeyId") || code("SignatureDoesNotMatch") || code("AccessDenied") => format!(
-                    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: the credentials are refused for the bucket `{}` ({e})",
-                    settings.bucket
-                ),
+                // NotSignedUp: an access key the server does not know (s3s); any other 403 is
+                // a refusal of these credentials for this bucket too.
+                _ if code("InvalidAccessKeyId")
+                    || code("SignatureDoesNotMatch")
+                    || code("AccessDenied")
+                    || code("NotSignedUp")
+                    || text.contains("403 Forbidden") =>
+                {
+                    format!(
+                        "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: the credentials are refused for the bucket `{}` ({e})",
+                        settings.bucket
+                    )
+                }
                 _ => format!(
                     "MASTHEAD_S3_ENDPOINT / MASTHEAD_STORAGE: cannot reach the bucket `{}` at {}: {e}",
                     settings.bucket,

@@ -122,6 +122,16 @@ pub fn find_by_sha256(conn: &mut DbConn, sha256: &str) -> Result<Option<ImageRow
         .optional()?)
 }
 
+/// Whether a row stores its bytes under `key` (before an unneeded object is deleted).
+pub fn key_in_use(conn: &mut DbConn, key: &str) -> Result<bool, StoreError> {
+    let found: Option<String> = images::table
+        .filter(images::storage_key.eq(key))
+        .select(images::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
 /// The images with the given ids, by id; unknown ids are simply absent from the map
 /// (articles use this to expand hero and body images in one query).
 pub fn load_many(conn: &mut DbConn, ids: &[String]) -> Result<HashMap<String, ImageRow>, StoreError> {

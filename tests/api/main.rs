@@ -21,6 +21,7 @@ mod photodesk;
 mod response_cache;
 mod restart;
 mod scaleout;
+mod scaleout_listener;
 mod site;
 mod tags;
 mod webhooks;

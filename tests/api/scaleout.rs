@@ -1,11 +1,14 @@
 //! Several instances (PRODUCT.md §9): images in a real S3-compatible server shared by two
-//! instances, the store failing under an upload (503, no row), `/readyz` per dependency, and
-//! rate limits that hold across instances on PostgreSQL.
+//! instances, the store failing under an upload (503, no row) or stalling (other writes go on),
+//! `/readyz` per dependency, and rate limits that hold across instances on PostgreSQL. The
+//! cache-purge listener's tests are in `scaleout_listener.rs`.
 //!
 //! The S3 tests need a server: `.ci/run` starts one (scripts/s3-server) and sets
 //! `TEST_S3_ENDPOINT`, `TEST_S3_BUCKET`, `TEST_S3_REGION`, `TEST_S3_ACCESS_KEY_ID` and
 //! `TEST_S3_SECRET_ACCESS_KEY`. Without `TEST_S3_ENDPOINT` they pass without running on a
 //! developer's machine, and fail under CI (`CI` set), so CI cannot skip them by accident.
+//! The wrong-credentials test needs a server that checks signatures (moto does not):
+//! `scripts/s3-server start-signing` runs s3s-fs and prints the `TEST_S3_SIGNING_*` settings.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -13,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actix_web::http::Method;
+use futures_util::future::join_all;
 use masthead::config::{S3Settings, Settings, Storage};
 use serde_json::json;
 
@@ -131,13 +135,74 @@ async fn a_wrong_bucket_or_an_unreachable_endpoint_stop_the_start_with_the_setti
     });
     assert!(no_bucket.starts_with("MASTHEAD_STORAGE"), "{no_bucket}");
     assert!(no_bucket.contains("does not exist"), "{no_bucket}");
-    // Wrong credentials (named as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) are not tested:
-    // the test server (moto) accepts any (scripts/s3-server says why).
+    // Wrong credentials: moto accepts any, so they are tested against the server that checks
+    // signatures (`wrong_s3_credentials_stop_the_start_naming_the_credential_settings`).
     let nobody_home = start(S3Settings {
         endpoint: Some(format!("http://127.0.0.1:{}", closed_port())),
         ..s3
     });
     assert!(nobody_home.contains("MASTHEAD_S3_ENDPOINT"), "{nobody_home}");
+}
+
+/// The server that checks signatures (s3s-fs, `scripts/s3-server start-signing`); `None`
+/// outside CI when it is not running.
+fn signing_s3_settings() -> Option<S3Settings> {
+    let Ok(endpoint) = std::env::var("TEST_S3_SIGNING_ENDPOINT") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the credentials test: TEST_S3_SIGNING_ENDPOINT is not set (see .ci/run, scripts/s3-server)"
+        );
+        eprintln!("TEST_S3_SIGNING_ENDPOINT is not set: credentials test not run (README, Tests)");
+        return None;
+    };
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is set with TEST_S3_SIGNING_ENDPOINT"))
+    };
+    Some(S3Settings {
+        bucket: var("TEST_S3_SIGNING_BUCKET"),
+        prefix: format!("test-{}", uuid::Uuid::new_v4().simple()),
+        endpoint: Some(endpoint),
+        region: "us-east-1".into(),
+        path_style: true,
+        access_key_id: Some(var("TEST_S3_SIGNING_ACCESS_KEY_ID")),
+        secret_access_key: Some(var("TEST_S3_SIGNING_SECRET_ACCESS_KEY").into()),
+    })
+}
+
+#[actix_web::test]
+async fn wrong_s3_credentials_stop_the_start_naming_the_credential_settings() {
+    let Some(s3) = signing_s3_settings() else { return };
+    // The right key works, uploads included: the server does check what we sign.
+    let app = TestApp::spawn_with(on_s3(&s3)).await;
+    let token = app.token_for("author").await;
+    upload(&app, &token, "signed.jpg", &jpeg(320, 240, 41), &[])
+        .await
+        .assert_status(201);
+    let start = |s3: S3Settings| {
+        let mut settings = app.settings.clone();
+        settings.storage = Storage::S3(s3);
+        match masthead::startup::Application::build(settings) {
+            Ok(_) => panic!("the server started with wrong credentials"),
+            Err(e) => format!("{e:#}"),
+        }
+    };
+    for wrong in [
+        S3Settings {
+            secret_access_key: Some("not-the-secret".to_owned().into()),
+            ..s3.clone()
+        },
+        S3Settings {
+            access_key_id: Some("nobody".into()),
+            ..s3.clone()
+        },
+    ] {
+        let err = start(wrong);
+        assert!(
+            err.starts_with("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: the credentials are refused"),
+            "{err}"
+        );
+        assert!(!err.contains("not-the-secret"), "the secret is not echoed: {err}");
+    }
 }
 
 #[actix_web::test]
@@ -263,6 +328,83 @@ async fn on_postgresql_two_instances_share_the_login_and_comment_limits() {
     second_handle.stop(true).await;
 }
 
+#[actix_web::test]
+async fn concurrent_uploads_of_the_same_bytes_leave_one_image_and_one_object() {
+    let app = TestApp::spawn().await;
+    let token = app.token_for("author").await;
+    let bytes = jpeg(640, 480, 21);
+    let answers = join_all((0..4).map(|_| upload(&app, &token, "same.jpg", &bytes, &[]))).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        vec![200, 200, 200, 201],
+        "one upload stored it, the others found it"
+    );
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    // Each upload that lost the race deleted the object it wrote: one original on disk.
+    let originals: Vec<_> = std::fs::read_dir(app.settings.media_dir.join("originals"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.starts_with(".tmp-"))
+        .collect();
+    let id = ids.into_iter().next().unwrap();
+    assert_eq!(originals, vec![format!("{id}.jpg")]);
+}
+
+#[actix_web::test]
+async fn a_slow_object_write_does_not_hold_up_other_writes() {
+    // The object is written before the database transaction: on SQLite, whose one write lock
+    // a transaction holds, a stalled PUT would otherwise stall every editorial write.
+    let Some(s3) = s3_settings() else { return };
+    let endpoint = s3.endpoint.clone().unwrap();
+    let proxy = Proxy::start(endpoint.trim_start_matches("http://").trim_end_matches('/'));
+    let through_proxy = S3Settings {
+        endpoint: Some(proxy.url()),
+        ..s3
+    };
+    let app = TestApp::spawn_with(on_s3(&through_proxy)).await;
+    let token = app.token_for("author").await;
+    proxy.stall_uploads(true);
+    let bytes = jpeg(800, 600, 31);
+    let uploading = upload(&app, &token, "slow.jpg", &bytes, &[]);
+    let meanwhile = async {
+        // Once the PUT is held at the proxy, an editorial write goes through at once.
+        let waiting = std::time::Instant::now();
+        while !proxy.has_stalled() {
+            assert!(
+                waiting.elapsed().as_secs() < 20,
+                "the upload never reached the store"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let started = std::time::Instant::now();
+        let created = app
+            .post(
+                "/api/v1/admin/articles",
+                &crate::articles::story("Written while an upload waits"),
+            )
+            .bearer(&token)
+            .send()
+            .await;
+        let took = started.elapsed();
+        created.assert_status(201);
+        assert!(proxy.has_stalled(), "the upload was still writing its object");
+        proxy.stall_uploads(false);
+        took
+    };
+    let (uploaded, took) = futures_util::future::join(uploading, meanwhile).await;
+    uploaded.assert_status(201);
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "the write waited {took:?} for the upload's object"
+    );
+}
+
 async fn post_comment(app: &TestApp, base: &str, slug: &str, n: usize) -> u16 {
     let (token, answer) = crate::comments::solved_challenge(app).await;
     app.post(
@@ -290,9 +432,9 @@ fn closed_port() -> u16 {
         .port()
 }
 
-/// A TCP proxy in front of the S3 server that can "kill" it: close every connection and
+/// A TCP proxy in front of the S3 server (or PostgreSQL) that can "kill" it: close every connection and
 /// refuse new ones, at once or as soon as an upload has sent some bytes; then revive it.
-struct Proxy {
+pub(crate) struct Proxy {
     port: u16,
     state: Arc<ProxyState>,
 }
@@ -302,6 +444,10 @@ struct ProxyState {
     down: AtomicBool,
     /// When non-zero: die once a connection has sent this many bytes towards the server.
     die_after: AtomicUsize,
+    /// While set, bytes towards the server are held back (a store that stopped reading).
+    stall: AtomicBool,
+    /// Set once bytes were held back by `stall`.
+    stalled: AtomicBool,
     open: Mutex<Vec<TcpStream>>,
 }
 
@@ -315,7 +461,7 @@ impl ProxyState {
 }
 
 impl Proxy {
-    fn start(upstream: &str) -> Proxy {
+    pub(crate) fn start(upstream: &str) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(ProxyState::default());
@@ -344,6 +490,15 @@ impl Proxy {
         Proxy { port, state }
     }
 
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Closes every connection through it and refuses new ones until [`Proxy::revive`].
+    pub(crate) fn kill(&self) {
+        self.state.kill();
+    }
+
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -352,11 +507,22 @@ impl Proxy {
         self.state.die_after.store(bytes, Ordering::SeqCst);
     }
 
+    fn stall_uploads(&self, on: bool) {
+        if on {
+            self.state.stalled.store(false, Ordering::SeqCst);
+        }
+        self.state.stall.store(on, Ordering::SeqCst);
+    }
+
+    fn has_stalled(&self) -> bool {
+        self.state.stalled.load(Ordering::SeqCst)
+    }
+
     fn is_down(&self) -> bool {
         self.state.down.load(Ordering::SeqCst)
     }
 
-    fn revive(&self) {
+    pub(crate) fn revive(&self) {
         self.state.die_after.store(0, Ordering::SeqCst);
         self.state.down.store(false, Ordering::SeqCst);
     }
@@ -380,6 +546,10 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, watch: Option<Arc<ProxyState>>) 
             Ok(n) => n,
         };
         if let Some(state) = &watch {
+            while state.stall.load(Ordering::SeqCst) {
+                state.stalled.store(true, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
             let limit = state.die_after.load(Ordering::SeqCst);
             let sent = if limit > 0 {
                 *since_armed.get_or_insert(0) + n
