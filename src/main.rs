@@ -1,4 +1,5 @@
-//! The `masthead` command line: `serve`, `migrate`, `openapi` and the administrative commands.
+//! The `masthead` command line: `serve`, `migrate`, `openapi` and the administrative commands
+//! (`user create`, `demo`, `images restrip`).
 
 use std::process::ExitCode;
 
@@ -28,6 +29,23 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Maintain stored images.
+    Images {
+        #[command(subcommand)]
+        command: ImagesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImagesCommand {
+    /// Re-read every stored original through today's metadata allowlist and rewrite those it
+    /// changes (originals stored before it still carry EXIF/GPS, XMP, IPTC and text chunks).
+    /// Ids and URLs stay; renditions stay valid. Safe to run again, and while servers run.
+    Restrip {
+        /// Only report what would be rewritten.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -67,6 +85,9 @@ fn main() -> ExitCode {
             command: UserCommand::Create { email, name, role },
         } => create_user(&settings, email, name, role),
         Command::Demo => demo(&settings),
+        Command::Images {
+            command: ImagesCommand::Restrip { dry_run },
+        } => restrip(&settings, dry_run),
         Command::Openapi => Ok(()),
     };
     match result {
@@ -121,6 +142,35 @@ fn demo(settings: &Settings) -> anyhow::Result<()> {
         println!("     curl http://{base}/api/v1/articles/{slug}/comments");
     }
     println!("     curl http://{base}/api/v1/corrections");
+    Ok(())
+}
+
+fn restrip(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
+    let db = Db::open(&settings.database_url, 2)?;
+    db.migrate()?;
+    let media = masthead::images::Media::from_settings(settings)?;
+    let summary = actix_web::rt::System::new().block_on(masthead::images::restrip::run(
+        &db,
+        &media,
+        settings,
+        dry_run,
+        |line| println!("{line}"),
+    ))?;
+    println!(
+        "images restrip{}: {} checked, {} {}, {} already in line, {} left as they were",
+        if dry_run { " (dry run)" } else { "" },
+        summary.checked,
+        summary.rewritten,
+        if dry_run { "to rewrite" } else { "rewritten" },
+        summary.unchanged,
+        summary.failed.len()
+    );
+    if !summary.failed.is_empty() {
+        anyhow::bail!(
+            "{} images could not be brought in line (listed above)",
+            summary.failed.len()
+        );
+    }
     Ok(())
 }
 
