@@ -143,3 +143,38 @@ async fn restrip_reports_an_original_todays_checks_refuse_and_fails_after_doing_
     let fixed = app.get(&format!("/media/{}/original", ids[1])).await;
     assert!(!contains(&fixed.body, b"SpyCam"));
 }
+
+#[actix_web::test]
+async fn restrip_works_on_originals_in_an_s3_bucket() {
+    let Some(s3) = crate::scaleout::s3_settings() else {
+        return;
+    };
+    let app = TestApp::spawn_with(crate::scaleout::on_s3(&s3)).await;
+    let token = app.token_for("author").await;
+    let photo = jpeg(300, 200, 41);
+    let res = upload(&app, &token, "photo.jpg", &photo, &[]).await;
+    res.assert_status(201);
+    let id = res.json()["id"].as_str().unwrap().to_owned();
+    let today = app.get(&format!("/media/{id}/original")).await.body;
+    store_the_old_way(&app, &id, &jpeg_with_gps(&photo));
+    assert!(contains(
+        &app.get(&format!("/media/{id}/original")).await.body,
+        b"SpyCam"
+    ));
+
+    // The command's own work on the server's store (the CLI builds the same from the settings).
+    let db = masthead::db::Db::open(&app.settings.database_url, 2).unwrap();
+    let mut lines = Vec::new();
+    let summary = masthead::images::restrip::run(&db, &app.media, &app.settings, false, |l| {
+        lines.push(l.to_owned())
+    })
+    .await
+    .unwrap();
+    assert_eq!((summary.checked, summary.rewritten), (1, 1), "{lines:?}");
+    assert_eq!(app.get(&format!("/media/{id}/original")).await.body, today);
+    app.get(&format!("/media/{id}?w=320")).await.assert_status(200);
+    let again = masthead::images::restrip::run(&db, &app.media, &app.settings, false, |_| {})
+        .await
+        .unwrap();
+    assert_eq!((again.rewritten, again.unchanged), (0, 1));
+}
