@@ -20,6 +20,9 @@
 //! codec did because it only remembers the method of the last request it read.) Anything it
 //! cannot follow (a body framed by closing the connection, a head that is not `HTTP/1.x`)
 //! makes it pass the rest of the connection through untouched, as before.
+//!
+//! One file for the connection wrapper and the framing it follows (about 530 lines); the unit
+//! tests of hand-written response streams take it past 600.
 
 use std::io;
 use std::net::TcpListener;
