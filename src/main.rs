@@ -3,6 +3,25 @@
 
 use std::process::ExitCode;
 
+/// jemalloc, so the memory a burst of image work frees goes back to the system (glibc kept it:
+/// docs/security.md, "Giving memory back"). The library and its tests keep the system allocator.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's settings, read once at its start: background threads return freed pages without
+/// waiting for the next allocation, dirty pages are purged after 1 s and not kept as "muzzy"
+/// pages after that. (`MALLOC_CONF`, jemalloc's environment variable, is `_RJEM_MALLOC_CONF`
+/// with this crate and can still change them.)
+#[cfg(not(target_env = "msvc"))]
+#[expect(
+    unsafe_code,
+    reason = "jemalloc reads its settings from a C symbol of this name; the pointer is to a static C string"
+)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static JEMALLOC_CONF: Option<&'static std::ffi::c_char> =
+    Some(unsafe { &*c"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0".as_ptr() });
+
 use clap::{Parser, Subcommand};
 use masthead::config::{Environment, Settings};
 use masthead::db::Db;
