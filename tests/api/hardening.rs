@@ -396,6 +396,21 @@ async fn a_malformed_request_pipelined_behind_good_ones_gets_a_problem() {
             .unwrap_or(0)
     );
     assert_raw_problem(&answers[3], 400);
+    // The case as the issue has it: two answers and the codec's, with no HEAD involved.
+    let raw = raw_bytes(
+        &app,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\
+          GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\
+          GET /he llo\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await;
+    let answers = split_answers(&raw, &[]);
+    assert_eq!(
+        answers.iter().map(|a| a.0).collect::<Vec<_>>(),
+        [200, 200, 400],
+        "{raw}"
+    );
+    assert_raw_problem(&answers[2], 400);
 }
 
 #[actix_web::test]
