@@ -7,11 +7,16 @@
 #      concurrent rendition requests for it (for its id if it was stored, else for the
 #      49-megapixel image in formats not asked for yet);
 # then reads the server's peak resident memory (VmHWM in /proc/<pid>/status) and its resident
-# memory a few seconds after the burst (VmRSS). Fails when the server dies, an answer is a 5xx
-# other than 503 or no answer at all, the bomb is accepted, or VmHWM reaches 1 GiB.
+# memory (VmRSS) 3 s after the burst, and with AFTER=30,60 (seconds) also later, to see whether
+# the allocator gives the burst's memory back. Fails when the server dies, an answer is a 5xx
+# other than 503 or no answer at all, the bomb is accepted, or VmHWM reaches 1 GiB. The last
+# line is one tab-separated record (peak, RSS at start and at each point after the burst, load
+# average) for tables of repeated runs.
 #
 #   scripts/image-memory-check.sh            # LIMIT_MIB=1024 by default
 #   PROFILE=debug scripts/image-memory-check.sh
+#   AFTER=30,60 scripts/image-memory-check.sh # RSS 3 s, 30 s and 60 s after the burst
+#   BIN=path/to/masthead scripts/image-memory-check.sh  # a binary built elsewhere, no build
 #
 # Release by default: the figures are meant to describe production, and a debug build's pixel
 # loops are slow enough to turn the burst into a queue of 503s. Needs curl, jq, python3, bc.
@@ -27,12 +32,15 @@ trap 'if [ -n "$SERVER" ]; then kill "$SERVER" 2>/dev/null || true; fi; rm -rf "
 trap 'exit 130' INT TERM
 
 PROFILE=${PROFILE:-release}
-if [ "$PROFILE" = release ]; then
-  cargo build --release --quiet --bin masthead
-else
-  cargo build --quiet --bin masthead
+AFTER=${AFTER:-}
+if [ -z "${BIN:-}" ]; then
+  if [ "$PROFILE" = release ]; then
+    cargo build --release --quiet --bin masthead
+  else
+    cargo build --quiet --bin masthead
+  fi
+  BIN=${CARGO_TARGET_DIR:-target}/$PROFILE/masthead
 fi
-BIN=${CARGO_TARGET_DIR:-target}/$PROFILE/masthead
 
 echo "== fixtures"
 python3 scripts/image-fixtures.py flat "$WORK" &
@@ -48,7 +56,8 @@ MASTHEAD_ACCESS_TOKEN_TTL_SECS=3600 RUST_LOG=warn \
 SERVER=$!
 for _ in $(seq 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.2; done
 status() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$SERVER/status"; }
-echo "   server pid $SERVER, VmRSS at start $(( $(status VmRSS) / 1024 )) MiB"
+START_KIB=$(status VmRSS)
+echo "   server pid $SERVER, VmRSS at start $((START_KIB / 1024)) MiB"
 
 TOKEN=$(curl -sf "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
   -d '{"email":"check@example.com","password":"check password 123"}' | jq -r .access_token)
@@ -107,6 +116,15 @@ fi
 HWM_KIB=$(status VmHWM)
 RSS_KIB=$(status VmRSS)
 echo "== memory: peak VmHWM $((HWM_KIB / 1024)) MiB, VmRSS 3 s after the burst $((RSS_KIB / 1024)) MiB (limit $LIMIT_MIB MiB)"
+record="peak=$((HWM_KIB / 1024))\tstart=$((START_KIB / 1024))\tafter3=$((RSS_KIB / 1024))"
+waited=3
+for t in ${AFTER//,/ }; do
+  sleep $((t - waited)); waited=$t
+  kill -0 "$SERVER" 2>/dev/null || { echo "FAIL: the server died" >&2; exit 1; }
+  echo "   VmRSS $t s after the burst: $(( $(status VmRSS) / 1024 )) MiB"
+  record+="\tafter$t=$(( $(status VmRSS) / 1024 ))"
+done
+printf "record\t$record\tload=%s\n" "$(cut -d' ' -f1-3 /proc/loadavg)"
 bad=$(grep -cvE '^(2..|4..|503)$' "$WORK/codes" || true)
 if [ "$bad" -gt 0 ]; then
   echo "FAIL: $bad answers were 5xx other than 503, or none at all" >&2

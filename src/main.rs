@@ -1,6 +1,26 @@
-//! The `masthead` command line: `serve`, `migrate`, `openapi` and the administrative commands.
+//! The `masthead` command line: `serve`, `migrate`, `openapi` and the administrative commands
+//! (`user create`, `demo`, `images restrip`).
 
 use std::process::ExitCode;
+
+/// jemalloc, so the memory a burst of image work frees goes back to the system (glibc kept it:
+/// docs/security.md, "Giving memory back"). The library and its tests keep the system allocator.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's settings, read once at its start: background threads return freed pages without
+/// waiting for the next allocation, dirty pages are purged after 1 s and not kept as "muzzy"
+/// pages after that. (`MALLOC_CONF`, jemalloc's environment variable, is `_RJEM_MALLOC_CONF`
+/// with this crate and can still change them.)
+#[cfg(not(target_env = "msvc"))]
+#[expect(
+    unsafe_code,
+    reason = "jemalloc reads its settings from a C symbol of this name; the pointer is to a static C string"
+)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static JEMALLOC_CONF: Option<&'static std::ffi::c_char> =
+    Some(unsafe { &*c"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0".as_ptr() });
 
 use clap::{Parser, Subcommand};
 use masthead::config::{Environment, Settings};
@@ -28,6 +48,23 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Maintain stored images.
+    Images {
+        #[command(subcommand)]
+        command: ImagesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImagesCommand {
+    /// Re-read every stored original through today's metadata allowlist and rewrite those it
+    /// changes (originals stored before it still carry EXIF/GPS, XMP, IPTC and text chunks).
+    /// Ids and URLs stay; renditions stay valid. Safe to run again, and while servers run.
+    Restrip {
+        /// Only report what would be rewritten.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -67,6 +104,9 @@ fn main() -> ExitCode {
             command: UserCommand::Create { email, name, role },
         } => create_user(&settings, email, name, role),
         Command::Demo => demo(&settings),
+        Command::Images {
+            command: ImagesCommand::Restrip { dry_run },
+        } => restrip(&settings, dry_run),
         Command::Openapi => Ok(()),
     };
     match result {
@@ -121,6 +161,35 @@ fn demo(settings: &Settings) -> anyhow::Result<()> {
         println!("     curl http://{base}/api/v1/articles/{slug}/comments");
     }
     println!("     curl http://{base}/api/v1/corrections");
+    Ok(())
+}
+
+fn restrip(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
+    let db = Db::open(&settings.database_url, 2)?;
+    db.migrate()?;
+    let media = masthead::images::Media::from_settings(settings)?;
+    let summary = actix_web::rt::System::new().block_on(masthead::images::restrip::run(
+        &db,
+        &media,
+        settings,
+        dry_run,
+        |line| println!("{line}"),
+    ))?;
+    println!(
+        "images restrip{}: {} checked, {} {}, {} already in line, {} left as they were",
+        if dry_run { " (dry run)" } else { "" },
+        summary.checked,
+        summary.rewritten,
+        if dry_run { "to rewrite" } else { "rewritten" },
+        summary.unchanged,
+        summary.failed.len()
+    );
+    if !summary.failed.is_empty() {
+        anyhow::bail!(
+            "{} images could not be brought in line (listed above)",
+            summary.failed.len()
+        );
+    }
     Ok(())
 }
 

@@ -6,12 +6,11 @@
 //! estimate and hand back what it does not need once the image's header is read
 //! ([`Reservation::shrink_to`]).
 //!
-//! When the last reservation of a burst is given back, the allocator is asked to return freed
-//! memory to the system (glibc's `malloc_trim`): glibc keeps what a burst of decodes freed in
-//! its per-thread arenas, so resident memory otherwise stayed at the burst's peak for good.
+//! The budget bounds the peak. Handing the memory a burst freed back to the system is the
+//! allocator's job: the binary runs on jemalloc with background purging (`main.rs`,
+//! docs/security.md, "Giving memory back"), which replaced a `malloc_trim` after each burst here.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -36,69 +35,7 @@ pub struct Busy {
 /// Memory reserved for one job; given back when dropped.
 #[derive(Debug)]
 pub struct Reservation {
-    /// Always `Some` until dropped.
-    permit: Option<OwnedSemaphorePermit>,
-    semaphore: Arc<Semaphore>,
-    total_kib: u32,
-}
-
-/// A trim was asked for since the trimmer last looked.
-static TRIM_REQUESTED: AtomicBool = AtomicBool::new(false);
-/// The trimmer thread is running (one at a time is enough).
-static TRIMMER_RUNNING: AtomicBool = AtomicBool::new(false);
-
-/// How long the trimmer lets a finished burst settle (its responses sent, its buffers freed)
-/// before trimming, and coalesces the ends of bursts that follow each other.
-const TRIM_SETTLE: Duration = Duration::from_millis(500);
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        drop(self.permit.take());
-        if self.semaphore.available_permits() == self.total_kib as usize {
-            return_freed_memory();
-        }
-    }
-}
-
-/// Asks glibc to give the memory image work freed back to the system, on a thread of its own
-/// (a trim walks every arena and may take milliseconds). Other allocators return memory on
-/// their own; nothing to do there.
-#[cfg_attr(
-    all(target_os = "linux", target_env = "gnu"),
-    expect(
-        unsafe_code,
-        reason = "malloc_trim is a C function; it only releases free memory"
-    )
-)]
-fn return_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        TRIM_REQUESTED.store(true, Ordering::Release);
-        if TRIMMER_RUNNING.swap(true, Ordering::AcqRel) {
-            return; // the running trimmer will see the request
-        }
-        let spawned = std::thread::Builder::new()
-            .name("masthead-malloc-trim".into())
-            .spawn(|| {
-                loop {
-                    while TRIM_REQUESTED.swap(false, Ordering::AcqRel) {
-                        std::thread::sleep(TRIM_SETTLE);
-                        // SAFETY: malloc_trim only releases free memory; it has no preconditions.
-                        unsafe { libc::malloc_trim(0) };
-                    }
-                    TRIMMER_RUNNING.store(false, Ordering::Release);
-                    // A request that came in after the last look, before this thread stopped
-                    // counting as running, would otherwise wait for the next burst.
-                    if !TRIM_REQUESTED.load(Ordering::Acquire) || TRIMMER_RUNNING.swap(true, Ordering::AcqRel)
-                    {
-                        break;
-                    }
-                }
-            });
-        if spawned.is_err() {
-            TRIMMER_RUNNING.store(false, Ordering::Release);
-        }
-    }
+    permit: OwnedSemaphorePermit,
 }
 
 fn to_kib(bytes: u64) -> u64 {
@@ -132,11 +69,7 @@ impl ImageBudget {
         let kib = to_kib(bytes).min(u64::from(self.total_kib)) as u32;
         let acquire = self.semaphore.clone().acquire_many_owned(kib);
         match tokio::time::timeout(self.wait, acquire).await {
-            Ok(Ok(permit)) => Ok(Reservation {
-                permit: Some(permit),
-                semaphore: self.semaphore.clone(),
-                total_kib: self.total_kib,
-            }),
+            Ok(Ok(permit)) => Ok(Reservation { permit }),
             // Timed out (the semaphore is never closed).
             _ => Err(Busy {
                 retry_after_secs: self.wait.as_secs().clamp(1, 30),
@@ -157,17 +90,15 @@ impl From<Busy> for crate::error::ApiError {
 impl Reservation {
     /// Reserved bytes.
     pub fn bytes(&self) -> u64 {
-        self.permit.as_ref().map_or(0, |p| p.num_permits() as u64 * KIB)
+        self.permit.num_permits() as u64 * KIB
     }
 
     /// Gives back everything above `bytes` (never grows).
     pub fn shrink_to(&mut self, bytes: u64) {
         let keep = to_kib(bytes) as usize;
-        if let Some(permit) = self.permit.as_mut() {
-            let held = permit.num_permits();
-            if keep < held {
-                drop(permit.split(held - keep));
-            }
+        let held = self.permit.num_permits();
+        if keep < held {
+            drop(self.permit.split(held - keep));
         }
     }
 }

@@ -4,9 +4,10 @@
 //! Layers: `process` (pixels, blocking) over `container` (the upload's chunks and segments,
 //! walked under limits before any decoder runs) and `decode` (the cheapest decoding path and
 //! its memory cost), `budget` (the memory budget all image work queues for), `storage` (where
-//! bytes live, behind `MediaStore`), `save` (a new image's object, then its row), `store` (the
-//! `images` table), `http` (the JSON API and the public DTO), `media` (`/media/…` byte
-//! serving), `demo` (generated demo images).
+//! bytes live, behind `MediaStore`; `key` names objects), `save` (a new image's object, then
+//! its row), `store` (the `images` table), `http` (the JSON API and the public DTO), `media`
+//! (`/media/…` byte serving), `demo` (generated demo images), `restrip` (`masthead images
+//! restrip`: originals stored before the metadata allowlist brought in line with it).
 //! The photo desk (§3a): `form` (the upload's multipart body), `meta` (the field rules),
 //! `embedded` (XMP and IPTC-IIM read from the file), `rights` (withdrawal events), `usage`
 //! (the articles that use an image).
@@ -27,6 +28,7 @@ pub mod kind;
 pub mod media;
 pub mod meta;
 pub mod process;
+pub mod restrip;
 pub mod rights;
 pub mod save;
 pub mod storage;

@@ -327,6 +327,30 @@ pub fn usage(
     Ok(query.load(conn)?)
 }
 
+/// Up to `limit` images in id order, after `after` (`images restrip` pages through them all).
+pub fn page_by_id(conn: &mut DbConn, after: Option<&str>, limit: i64) -> Result<Vec<ImageRow>, StoreError> {
+    let mut query = images::table.order(images::id.asc()).limit(limit).into_boxed();
+    if let Some(after) = after {
+        query = query.filter(images::id.gt(after.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Records that the original's file changed (`images restrip`): its SHA-256 and size.
+pub fn set_file(conn: &mut DbConn, id: &str, sha256: &str, bytes: i64) -> Result<ImageRow, StoreError> {
+    let changed = diesel::update(images::table.find(id))
+        .set((
+            images::sha256.eq(sha256),
+            images::bytes.eq(bytes),
+            images::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    find(conn, id)
+}
+
 pub fn update(conn: &mut DbConn, id: &str, changes: ImageChanges) -> Result<ImageRow, StoreError> {
     let changed = diesel::update(images::table.find(id))
         .set(&ImageChanges {

@@ -117,7 +117,7 @@ fn path_of(url: &str) -> String {
 
 /// A JPEG with an EXIF APP1 segment holding GPS tags (latitude 52°N, longitude 13°E) and the
 /// camera make, spliced in after SOI by hand, as phones write them.
-fn jpeg_with_gps(base: &[u8]) -> Vec<u8> {
+pub fn jpeg_with_gps(base: &[u8]) -> Vec<u8> {
     // Big-endian TIFF: IFD0 with Make and a GPS IFD pointer; the GPS IFD with 4 tags.
     let mut tiff: Vec<u8> = b"MM\x00\x2a\x00\x00\x00\x08".to_vec();
     // IFD0 at 8: 2 entries.
@@ -150,7 +150,7 @@ fn jpeg_with_gps(base: &[u8]) -> Vec<u8> {
     out
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 

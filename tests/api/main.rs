@@ -20,6 +20,7 @@ mod newsroom;
 mod photodesk;
 mod response_cache;
 mod restart;
+mod restrip;
 mod scaleout;
 mod scaleout_listener;
 mod site;

@@ -25,7 +25,7 @@ use crate::images::{jpeg, upload};
 
 /// The test server's bucket settings, each test under a prefix of its own; `None` (outside
 /// CI) when no S3 server is configured.
-fn s3_settings() -> Option<S3Settings> {
+pub fn s3_settings() -> Option<S3Settings> {
     let Ok(endpoint) = std::env::var("TEST_S3_ENDPOINT") else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -47,7 +47,7 @@ fn s3_settings() -> Option<S3Settings> {
     })
 }
 
-fn on_s3(s3: &S3Settings) -> impl FnOnce(&mut Settings) + use<> {
+pub fn on_s3(s3: &S3Settings) -> impl FnOnce(&mut Settings) + use<> {
     let s3 = s3.clone();
     move |settings: &mut Settings| settings.storage = Storage::S3(s3)
 }
