@@ -94,6 +94,23 @@ pub enum DbSetupError {
     Url(#[from] DatabaseUrlError),
 }
 
+/// Diesel caches named prepared statements per connection (`__diesel_stmt_N`). A pooler in
+/// transaction mode that does not track them (PgBouncer before 1.21, or with
+/// `max_prepared_statements = 0`) hands one client's statements to another, and the first
+/// statements at start fail with "prepared statement … already exists" (measured with Debian's
+/// PgBouncer 1.18): say what that means and where the fix is.
+fn with_pooler_hint(reason: String) -> String {
+    if reason.contains("prepared statement \"__diesel_stmt_") {
+        format!(
+            "{reason} (a pooler in transaction mode that does not keep prepared statements apart \
+             is between us and PostgreSQL: use PgBouncer 1.21 or later with \
+             max_prepared_statements set, or session mode; docs/deployment.md)"
+        )
+    } else {
+        reason
+    }
+}
+
 /// Opens connections for the pool, choosing the backend from the URL itself (the derived
 /// `MultiConnection::establish` would try each backend and hide the real error).
 #[derive(Debug, Clone)]
@@ -276,7 +293,7 @@ impl Db {
     pub fn migrate(&self) -> Result<Vec<String>, DbSetupError> {
         let fail = |reason: String| DbSetupError::Migrate {
             target: self.url.redacted(),
-            reason,
+            reason: with_pooler_hint(reason),
         };
         let mut conn = self.pool.get().map_err(|e| fail(e.to_string()))?;
         let applied = match &mut *conn {
