@@ -563,3 +563,20 @@ impl DbConn {
         matches!(self, DbConn::Postgres(_))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::with_pooler_hint;
+
+    #[test]
+    fn a_pooler_sharing_prepared_statements_is_named_in_the_start_up_error() {
+        // The message Debian's PgBouncer 1.18 in transaction mode gave on the second start.
+        let hinted = with_pooler_hint(r#"prepared statement "__diesel_stmt_1" already exists"#.into());
+        assert!(
+            hinted.contains("PgBouncer 1.21") && hinted.contains("docs/deployment.md"),
+            "{hinted}"
+        );
+        let other = "relation \"articles\" does not exist".to_owned();
+        assert_eq!(with_pooler_hint(other.clone()), other);
+    }
+}
