@@ -1355,9 +1355,7 @@ async fn a_write_with_several_bad_fields_names_each_of_them_at_once() {
         ]
     );
     let after = app
-        .request(Method::GET, &format!("/api/v1/admin/articles/{id}"))
-        .bearer(&editor)
-        .send()
+        .get_as(&format!("/api/v1/admin/articles/{id}"), &editor)
         .await
         .json();
     assert_eq!(after["kicker"], a["kicker"]);

@@ -249,6 +249,11 @@ impl TestApp {
         self.request(Method::GET, path).send().await
     }
 
+    /// A GET with a bearer token (an admin read).
+    pub async fn get_as(&self, path: &str, token: &str) -> TestResponse {
+        self.request(Method::GET, path).bearer(token).send().await
+    }
+
     pub fn post(&self, path: &str, body: &Value) -> RequestBuilder<'_> {
         self.request(Method::POST, path).json(body)
     }

@@ -193,14 +193,7 @@ async fn upload_fields_sent_empty_are_absent_and_the_form_has_no_nullable_field(
     fields.extend([("taken_at", ""), ("rights_expire_at", "")]);
     let image = uploaded(&app, &token, "both.jpg", BOTH_JPG, &fields).await;
     let id = image["id"].as_str().unwrap();
-    let read = app
-        .request(
-            actix_web::http::Method::GET,
-            &format!("/api/v1/admin/images/{id}"),
-        )
-        .bearer(&token)
-        .send()
-        .await;
+    let read = app.get_as(&format!("/api/v1/admin/images/{id}"), &token).await;
     read.assert_status(200);
     for answer in [&image, &read.json()] {
         for name in texts.iter().chain(&["taken_at", "rights_expire_at"]) {

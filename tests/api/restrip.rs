@@ -93,14 +93,7 @@ async fn restrip_rewrites_old_originals_in_place_and_keeps_their_urls_and_rendit
         original.header("etag").unwrap(),
         format!("\"{}\"", hex::encode(Sha256::digest(&today)))
     );
-    let admin = app
-        .request(
-            actix_web::http::Method::GET,
-            &format!("/api/v1/admin/images/{id}"),
-        )
-        .bearer(&token)
-        .send()
-        .await;
+    let admin = app.get_as(&format!("/api/v1/admin/images/{id}"), &token).await;
     assert_eq!(admin.json()["bytes"], today.len());
     // The rendition made before is still served as it was, and new ones are made.
     let again = app.get(&format!("/media/{id}?w=320")).await;

@@ -52,6 +52,17 @@ pub fn on_s3(s3: &S3Settings) -> impl FnOnce(&mut Settings) + use<> {
     move |settings: &mut Settings| settings.storage = Storage::S3(s3)
 }
 
+/// The same bucket reached through a TCP proxy the test can stall or cut.
+fn through_a_proxy(s3: S3Settings) -> (Proxy, S3Settings) {
+    let endpoint = s3.endpoint.clone().unwrap();
+    let proxy = Proxy::start(endpoint.trim_start_matches("http://").trim_end_matches('/'));
+    let through = S3Settings {
+        endpoint: Some(proxy.url()),
+        ..s3
+    };
+    (proxy, through)
+}
+
 fn path_of(url: &str) -> String {
     url.strip_prefix("https://news.example.com").unwrap().to_owned()
 }
@@ -208,12 +219,7 @@ async fn wrong_s3_credentials_stop_the_start_naming_the_credential_settings() {
 #[actix_web::test]
 async fn the_store_dying_mid_upload_is_a_503_with_no_row_and_readyz_names_the_storage() {
     let Some(s3) = s3_settings() else { return };
-    let endpoint = s3.endpoint.clone().unwrap();
-    let proxy = Proxy::start(endpoint.trim_start_matches("http://").trim_end_matches('/'));
-    let through_proxy = S3Settings {
-        endpoint: Some(proxy.url()),
-        ..s3
-    };
+    let (proxy, through_proxy) = through_a_proxy(s3);
     let app = TestApp::spawn_with(on_s3(&through_proxy)).await;
     let token = app.token_for("author").await;
     let before = upload(&app, &token, "before.jpg", &jpeg(600, 400, 1), &[]).await;
@@ -361,12 +367,7 @@ async fn a_slow_object_write_does_not_hold_up_other_writes() {
     // The object is written before the database transaction: on SQLite, whose one write lock
     // a transaction holds, a stalled PUT would otherwise stall every editorial write.
     let Some(s3) = s3_settings() else { return };
-    let endpoint = s3.endpoint.clone().unwrap();
-    let proxy = Proxy::start(endpoint.trim_start_matches("http://").trim_end_matches('/'));
-    let through_proxy = S3Settings {
-        endpoint: Some(proxy.url()),
-        ..s3
-    };
+    let (proxy, through_proxy) = through_a_proxy(s3);
     let app = TestApp::spawn_with(on_s3(&through_proxy)).await;
     let token = app.token_for("author").await;
     proxy.stall_uploads(true);
